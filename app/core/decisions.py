@@ -1,0 +1,236 @@
+"""Keep/reject decisions and how they are written for other photo software.
+
+Auto-cull turns scoring results into one :class:`CullResult` per photo:
+
+* :func:`cull_top` keeps the best ``fraction`` of the *successfully scored*
+  photos: ``k = ceil(n * fraction)`` (so any non-zero fraction of a non-empty
+  set keeps at least one photo). Every photo whose score equals the k-th best
+  score is kept too, so two photos with the same score always get the same
+  verdict (deterministic, independent of names or input order).
+* :func:`cull_threshold` keeps ``score >= t``.
+* A photo that failed to score (or has no score) is never auto-rejected: it
+  gets the verdict ``"needs review"`` and no flag.
+
+Mapping to XMP (read by Lightroom Classic, darktable, Capture One):
+
+* reject -> ``xmp:Rating = -1`` (the "rejected" rating of XMP; Lightroom and
+  darktable show it as rejected) and the reject label (default ``Red``);
+* pick   -> ``xmp:Rating`` = stars from the score (:func:`stars_for_score`),
+  at least 1, and the keep label (default ``Green``);
+* unflagged / needs review -> nothing is written.
+
+Score bands for stars (scores are on the 0-100 scale of the model):
+
+====================  =====
+score                 stars
+====================  =====
+``score < 20``        1
+``20 <= score < 40``  2
+``40 <= score < 60``  3
+``60 <= score < 80``  4
+``80 <= score``       5
+====================  =====
+
+Label names are free text in XMP; the colour names Lightroom, darktable and
+Capture One agree on are ``Red``, ``Yellow``, ``Green``, ``Blue``, ``Purple``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Protocol
+
+__all__ = [
+    "PICK",
+    "REJECT",
+    "UNFLAGGED",
+    "FLAGS",
+    "KEEP",
+    "REVIEW",
+    "VERDICTS",
+    "LABEL_COLOURS",
+    "STAR_BANDS",
+    "Decision",
+    "Labels",
+    "CullResult",
+    "stars_for_score",
+    "parse_fraction",
+    "cull_top",
+    "cull_threshold",
+]
+
+# Flag values (same strings as app.core.session and the decisions stored in the cache).
+PICK = "pick"
+REJECT = "reject"
+UNFLAGGED = "none"
+FLAGS = (PICK, REJECT, UNFLAGGED)
+
+# Verdicts of auto-cull (what lists/CSV/JSON call "decision").
+KEEP = "keep"
+REVIEW = "needs review"
+VERDICTS = (KEEP, REJECT, REVIEW)
+
+LABEL_COLOURS = ("Red", "Yellow", "Green", "Blue", "Purple")
+
+# Lower score bound of each star count, best first: score >= bound -> stars.
+STAR_BANDS: tuple[tuple[float, int], ...] = ((80.0, 5), (60.0, 4), (40.0, 3), (20.0, 2))
+
+
+class ScoredLike(Protocol):
+    """What auto-cull needs from an ``engine.ScoreResult``."""
+
+    path: Path
+    score: float | None
+    status: str
+    error: str
+
+
+def stars_for_score(score: float) -> int:
+    """1-5 stars from a 0-100 score (see the module table)."""
+    for bound, stars in STAR_BANDS:
+        if score >= bound:
+            return stars
+    return 1
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A photographer's decision on one photo: flag, 0-5 stars, optional colour label."""
+
+    flag: str = UNFLAGGED
+    stars: int = 0
+    label: str | None = None
+
+    def __post_init__(self):
+        if self.flag not in FLAGS:
+            raise ValueError(f"unknown flag {self.flag!r} (expected one of {FLAGS})")
+        if not 0 <= int(self.stars) <= 5:
+            raise ValueError(f"stars must be 0..5, got {self.stars}")
+
+    @property
+    def xmp_rating(self) -> int | None:
+        """The ``xmp:Rating`` to write: -1 for a reject, 1-5 for a pick, else None (write nothing)."""
+        if self.flag == REJECT:
+            return -1
+        if self.flag == PICK:
+            return max(1, int(self.stars))
+        return int(self.stars) or None
+
+    def to_dict(self) -> dict:
+        return {"flag": self.flag, "stars": int(self.stars), "label": self.label}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Decision":
+        return cls(flag=d.get("flag", UNFLAGGED), stars=int(d.get("stars", 0)), label=d.get("label"))
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Colour label written for each verdict (None = write no label)."""
+
+    keep: str | None = "Green"
+    reject: str | None = "Red"
+
+    def for_verdict(self, verdict: str) -> str | None:
+        return {KEEP: self.keep, REJECT: self.reject}.get(verdict)
+
+
+@dataclass(frozen=True)
+class CullResult:
+    """The auto-cull verdict for one photo, with the reason a human can read."""
+
+    path: Path
+    score: float | None
+    verdict: str  # KEEP | REJECT | REVIEW
+    reason: str
+    decision: Decision
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == REVIEW
+
+
+def parse_fraction(text: str | float) -> float:
+    """``"30%"`` -> 0.3, ``"0.3"`` -> 0.3, ``"30"`` -> 0.3 (a bare number > 1 is a percentage)."""
+    s = str(text).strip()
+    m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(%?)", s)
+    if not m:
+        raise ValueError(f"not a fraction or percentage: {text!r}")
+    value = float(m.group(1))
+    if m.group(2) or value > 1:
+        value /= 100.0
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"fraction must be within 0..100%: {text!r}")
+    return value
+
+
+def _decision(verdict: str, score: float | None, labels: Labels) -> Decision:
+    if verdict == KEEP:
+        return Decision(PICK, stars_for_score(score), labels.keep)
+    if verdict == REJECT:
+        return Decision(REJECT, 0, labels.reject)
+    return Decision()
+
+
+def _split(results: Iterable[ScoredLike]):
+    scored, failed = [], []
+    for r in results:
+        if getattr(r, "status", "ok") == "ok" and r.score is not None and math.isfinite(r.score):
+            scored.append(r)
+        else:
+            failed.append(r)
+    return scored, failed
+
+
+def _review(r: ScoredLike) -> CullResult:
+    why = getattr(r, "error", "") or "no score"
+    return CullResult(Path(r.path), None, REVIEW, f"not scored: {why}", Decision())
+
+
+def _in_input_order(results: list, by_id: dict[int, CullResult]) -> list[CullResult]:
+    return [by_id[id(r)] for r in results]
+
+
+def cull_top(results: Iterable[ScoredLike], fraction: float, labels: Labels = Labels()) -> list[CullResult]:
+    """Keep the best ``fraction`` (0..1) of the scored photos, reject the rest.
+
+    Output is in input order. Ties at the cut are kept together; failed
+    photos get ``"needs review"``.
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be within 0..1, got {fraction}")
+    results = list(results)
+    scored, failed = _split(results)
+    n = len(scored)
+    # round() guards against 0.3 * 10 == 3.0000000000000004 -> ceil 4
+    k = math.ceil(round(n * fraction, 9))
+    ranked = sorted(scored, key=lambda r: (-r.score, str(r.path)))
+    cut = ranked[k - 1].score if k > 0 else math.inf
+    out: dict[int, CullResult] = {}
+    pct = f"{fraction * 100:g}%"
+    for rank, r in enumerate(ranked, start=1):
+        verdict = KEEP if r.score >= cut else REJECT
+        where = "within" if verdict == KEEP else "below"
+        reason = f"rank {rank}/{n}, score {r.score:.1f} {where} top {pct}"
+        out[id(r)] = CullResult(Path(r.path), float(r.score), verdict, reason, _decision(verdict, r.score, labels))
+    for r in failed:
+        out[id(r)] = _review(r)
+    return _in_input_order(results, out)
+
+
+def cull_threshold(results: Iterable[ScoredLike], threshold: float, labels: Labels = Labels()) -> list[CullResult]:
+    """Keep photos with ``score >= threshold``, reject the others; failed ones need review."""
+    results = list(results)
+    scored, failed = _split(results)
+    out: dict[int, CullResult] = {}
+    for r in scored:
+        keep = r.score >= threshold
+        verdict = KEEP if keep else REJECT
+        reason = f"score {r.score:.1f} {'>=' if keep else '<'} {threshold:g}"
+        out[id(r)] = CullResult(Path(r.path), float(r.score), verdict, reason, _decision(verdict, r.score, labels))
+    for r in failed:
+        out[id(r)] = _review(r)
+    return _in_input_order(results, out)
