@@ -36,10 +36,10 @@ import defusedxml.ElementTree as DET
 
 from .decisions import Decision
 from .fsutil import atomic_write_bytes
+from .scan import is_raw
 
 __all__ = [
     "NS",
-    "RAW_EXTENSIONS",
     "XmpError",
     "sidecar_path",
     "sidecar_target",
@@ -58,12 +58,6 @@ NS = {
 }
 _X, _RDF, _XMP = (f"{{{NS[k]}}}" for k in ("x", "rdf", "xmp"))
 _PROPS = {"rating": _XMP + "Rating", "label": _XMP + "Label"}
-
-# RAW formats whose sidecar a RAW+JPEG pair gets (lower-case, with dot).
-RAW_EXTENSIONS = frozenset(
-    ".3fr .ari .arw .bay .cr2 .cr3 .crw .dcr .dng .erf .fff .iiq .k25 .kdc .mef .mos .mrw "
-    ".nef .nrw .orf .pef .raf .raw .rw2 .rwl .sr2 .srf .srw .x3f".split()
-)
 
 _PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 _PACKET_END = '\n<?xpacket end="w"?>\n'
@@ -85,7 +79,7 @@ def sidecar_target(path: str | os.PathLike, companions: Iterable[str | os.PathLi
     """The file of a shot that owns the sidecar: the RAW of a RAW+JPEG pair, else ``path``."""
     files = [Path(path), *map(Path, companions)]
     for f in files:
-        if f.suffix.lower() in RAW_EXTENSIONS:
+        if is_raw(f):
             return f
     return files[0]
 
