@@ -1,0 +1,318 @@
+"""Decode any supported photo into an RGB ``PIL.Image`` (read-only, never writes).
+
+* The format is sniffed from the contents (a PNG named ``.jpg`` decodes);
+  RAW files (by extension) go through rawpy: the embedded preview when there
+  is one, else a half-size demosaic.
+* ``min_side``: the caller only needs the short side to be at least this many
+  pixels (model input size, thumbnail size). JPEGs are then decoded at a
+  reduced DCT scale (``Image.draft``), other formats are box-reduced by an
+  integer factor; the result's short side is still ``>= min_side`` unless the
+  image itself is smaller.
+* EXIF orientation is applied; 16-bit, float, CMYK, palette, greyscale and
+  alpha images all come out as 8-bit RGB (alpha composited on white);
+  animated files give their first frame.
+* Every failure is a :class:`DecodeError` with a short human reason.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
+
+import numpy as np
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+from app.core.scan import RAW_EXTS
+
+try:  # HEIC/HEIF support (pillow-heif is a dependency; guarded so a broken wheel degrades gracefully)
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+except ImportError:  # pragma: no cover - depends on the installation
+    pillow_heif = None
+
+__all__ = ["DecodeError", "load_image", "read_exif_summary"]
+
+
+class DecodeError(Exception):
+    """A photo could not be decoded. ``reason`` is a short human sentence.
+
+    ``permanent`` is True when the problem is in the file's contents (it will
+    fail again until the file changes, so the failure may be cached) and False
+    for environmental problems (permissions, a vanished file, I/O errors).
+    """
+
+    def __init__(self, reason: str, permanent: bool = True):
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+def _max_pixels() -> int:
+    """Largest decodable image, in pixels (Pillow's decompression-bomb error threshold)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return 2 * int(limit) if limit else 1 << 62
+
+
+def _too_large(w: int, h: int) -> DecodeError:
+    return DecodeError(f"image too large: {w}×{h} exceeds the limit of {_max_pixels() / 1e6:.0f} megapixels")
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except PermissionError:
+        raise DecodeError("permission denied", permanent=False) from None
+    except FileNotFoundError:
+        raise DecodeError("file not found", permanent=False) from None
+    except IsADirectoryError:
+        raise DecodeError("not a file (a folder)", permanent=False) from None
+    except OSError as exc:
+        raise DecodeError(f"cannot read file: {exc.strerror or exc}", permanent=False) from None
+    if not data:
+        raise DecodeError("empty file (0 bytes)")
+    return data
+
+
+def _open(data: bytes) -> Image.Image:
+    """Open (header only) an in-memory image; bomb and identification errors become DecodeError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        w, h = _header_size(data)
+        raise (_too_large(w, h) if w else DecodeError("image too large (decompression bomb)")) from None
+    except UnidentifiedImageError:
+        raise DecodeError("not an image (unrecognised file contents)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise DecodeError(f"corrupt image header ({exc})") from None
+    return img
+
+
+def _header_size(data: bytes) -> tuple[int, int]:
+    """Width/height from an image header that Pillow refused to open (a bomb), for the message.
+
+    Runs the format plugins' header parsers directly (what ``Image.open`` does
+    before its size check), so no global limit is touched and no pixel decoded.
+    """
+    prefix = data[:16]
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        try:
+            if accept is None or accept(prefix):
+                return factory(io.BytesIO(data)).size
+        except Exception:  # noqa: BLE001 - try the next plugin, as Image.open does
+            continue
+    return (0, 0)
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Any mode -> 8-bit RGB; alpha composited on white, high bit depths scaled (not clipped)."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        if mode == "F":
+            top = 1.0 if arr.max(initial=0.0) <= 1.0 else max(arr.max(initial=1.0), 1.0)
+        else:
+            top = 255.0 if arr.max(initial=0) <= 255 else 65535.0
+        arr = np.clip(np.nan_to_num(arr) / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, "L").convert("RGB")
+    if mode == "CMYK" and img.info.get("icc_profile"):
+        try:
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(img.info["icc_profile"]))
+            return ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except Exception:  # noqa: BLE001 - a broken profile falls back to the naive conversion
+            pass
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    try:
+        return img.convert("RGB")
+    except ValueError:
+        raise DecodeError(f"unsupported colour mode {mode}") from None
+
+
+def _reduce(img: Image.Image, min_side: int | None) -> Image.Image:
+    if not min_side:
+        return img
+    factor = min(img.size) // min_side
+    return img.reduce(factor) if factor >= 2 else img
+
+
+def _load_pillow(data: bytes, min_side: int | None) -> Image.Image:
+    img = _open(data)
+    fmt = img.format or "image"
+    try:
+        if min_side and fmt == "JPEG":
+            img.draft("RGB", (min_side, min_side))
+        img.load()
+        img = ImageOps.exif_transpose(img)
+    except DecodeError:
+        raise
+    except Image.DecompressionBombError:
+        raise _too_large(*img.size) from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        text = str(exc).lower()
+        if "truncated" in text or "broken data stream" in text or isinstance(exc, EOFError):
+            raise DecodeError(f"truncated {fmt}") from None
+        raise DecodeError(f"corrupt {fmt} ({exc})") from None
+    return _reduce(_to_rgb(img), min_side)
+
+
+def _flip_raw(img: Image.Image, flip: int) -> Image.Image:
+    """Apply LibRaw's ``sizes.flip`` code (0 none, 3 180°, 5 90° CCW, 6 90° CW)."""
+    op = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.ROTATE_90, 6: Image.Transpose.ROTATE_270}.get(flip)
+    return img.transpose(op) if op is not None else img
+
+
+def _load_raw(data: bytes, min_side: int | None) -> Image.Image:
+    import rawpy
+
+    try:
+        raw_ctx = rawpy.imread(io.BytesIO(data))
+    except (rawpy.LibRawError, ValueError) as exc:
+        raise DecodeError(f"unreadable RAW file ({exc})") from None
+    with raw_ctx as raw:
+        flip = raw.sizes.flip
+        try:
+            thumb = raw.extract_thumb()
+        except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
+            thumb = None
+        except rawpy.LibRawError as exc:
+            raise DecodeError(f"corrupt RAW file ({exc})") from None
+        if thumb is not None and thumb.format == rawpy.ThumbFormat.JPEG:
+            preview = _load_pillow(thumb.data, min_side)
+            # A preview with its own EXIF orientation was already turned by _load_pillow.
+            oriented = _open(thumb.data).getexif().get(ExifTags.Base.Orientation, 1) != 1
+            return preview if oriented else _flip_raw(preview, flip)
+        if thumb is not None and thumb.format == rawpy.ThumbFormat.BITMAP:
+            return _reduce(_flip_raw(_to_rgb(Image.fromarray(thumb.data)), flip), min_side)
+        try:  # no usable preview: demosaic at half size (postprocess applies the flip itself)
+            rgb = raw.postprocess(half_size=True, use_camera_wb=True, output_bps=8)
+        except rawpy.LibRawError as exc:
+            raise DecodeError(f"corrupt RAW file ({exc})") from None
+        return _reduce(Image.fromarray(rgb), min_side)
+
+
+def load_image(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
+    """Decode ``path`` to an RGB image, EXIF-oriented; see the module docstring.
+
+    Raises :class:`DecodeError` (never another exception for a bad file).
+    """
+    data = _read_bytes(path)
+    try:
+        if os.path.splitext(os.fspath(path))[1].lower() not in RAW_EXTS:
+            return _load_pillow(data, min_side)
+        try:
+            return _load_raw(data, min_side)
+        except DecodeError as raw_error:
+            try:  # a mislabelled ordinary image (e.g. a JPEG named .dng) still decodes
+                return _load_pillow(data, min_side)
+            except DecodeError:
+                raise raw_error from None
+    except MemoryError:
+        raise DecodeError("out of memory while decoding", permanent=False) from None
+
+
+# --------------------------------------------------------------------------- EXIF
+
+EXIF_KEYS = ("camera", "lens", "iso", "shutter", "aperture", "focal_length", "date_taken", "taken")
+
+
+def _ratio(value) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def _shutter_text(value) -> str | None:
+    seconds = _ratio(value)
+    if seconds is None or seconds <= 0:
+        return None
+    if seconds >= 1:
+        return f"{seconds:g}s"
+    frac = Fraction(seconds).limit_denominator(100000)
+    return f"1/{round(1 / seconds)}" if frac.numerator != 1 else f"1/{frac.denominator}"
+
+
+def _clean(text) -> str | None:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    if not isinstance(text, str):
+        return None
+    text = text.replace("\x00", "").strip()
+    return text or None
+
+
+def _date(text, offset) -> tuple[str | None, float | None]:
+    text = _clean(text)
+    if not text:
+        return None, None
+    try:
+        dt = datetime.strptime(text[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None, None
+    off = _clean(offset)
+    if off and len(off) == 6 and off[0] in "+-":
+        try:
+            sign = 1 if off[0] == "+" else -1
+            hours, minutes = int(off[1:3]), int(off[4:6])
+            dt = dt.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
+        except ValueError:
+            pass
+    return dt.isoformat(), dt.timestamp()  # naive -> interpreted as local time
+
+
+def read_exif_summary(path: str | os.PathLike) -> dict:
+    """Camera, lens, ISO, shutter, aperture, focal length and capture date of a photo.
+
+    Always returns a dict with the keys of ``EXIF_KEYS`` (``None`` when
+    unknown or unreadable): ``camera``/``lens``/``shutter`` (e.g. ``"1/250"``)/
+    ``date_taken`` (ISO 8601) are strings, ``iso`` an int, ``aperture``
+    (f-number), ``focal_length`` (mm) and ``taken`` (POSIX seconds, for
+    sorting) floats. Reads TIFF-based RAW files (CR2, NEF, ARW, DNG...) too.
+    """
+    out: dict = dict.fromkeys(EXIF_KEYS)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                exif = img.getexif()
+                sub = exif.get_ifd(ExifTags.IFD.Exif)
+    except Exception:  # noqa: BLE001 - EXIF is optional information, never an error
+        return out
+    T = ExifTags.Base
+    make, model = _clean(exif.get(T.Make)), _clean(exif.get(T.Model))
+    if make and model and model.lower().startswith(make.split()[0].lower()):
+        out["camera"] = model
+    else:
+        out["camera"] = " ".join(p for p in (make, model) if p) or None
+    out["lens"] = _clean(sub.get(T.LensModel))
+    iso = sub.get(T.ISOSpeedRatings)
+    if isinstance(iso, (tuple, list)):
+        iso = iso[0] if iso else None
+    out["iso"] = int(iso) if isinstance(iso, (int, float)) and iso > 0 else None
+    out["shutter"] = _shutter_text(sub.get(T.ExposureTime))
+    aperture = _ratio(sub.get(T.FNumber))
+    out["aperture"] = round(aperture, 1) if aperture else None
+    focal = _ratio(sub.get(T.FocalLength))
+    out["focal_length"] = round(focal, 1) if focal else None
+    out["date_taken"], out["taken"] = _date(
+        sub.get(T.DateTimeOriginal) or exif.get(T.DateTime), sub.get(T.OffsetTimeOriginal)
+    )
+    return out

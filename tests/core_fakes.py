@@ -1,0 +1,75 @@
+"""Test helpers shared by tests/test_core_*.py: a fake Scorer and tiny photo/DNG writers."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+class FakeScorer:
+    """A Scorer whose score is the mean brightness (0-100); counts what it was asked."""
+
+    def __init__(self, image_size: int = 16, model_id: str = "fake-v1"):
+        self.model_id = model_id
+        self.image_size = image_size
+        self.preprocessed = 0
+        self.predicted = 0
+        self.batches: list[int] = []
+        self._lock = threading.Lock()
+
+    def preprocess(self, img: Image.Image) -> np.ndarray:
+        with self._lock:
+            self.preprocessed += 1
+        arr = np.asarray(img.convert("RGB").resize((self.image_size, self.image_size)), np.float32) / 255.0
+        return arr.transpose(2, 0, 1)
+
+    def predict_batch(self, x: np.ndarray) -> np.ndarray:
+        assert x.ndim == 4 and x.shape[1:] == (3, self.image_size, self.image_size)
+        self.predicted += len(x)
+        self.batches.append(len(x))
+        return np.clip(x.mean(axis=(1, 2, 3)) * 100.0, 0, 100)
+
+
+def write_photo(path: Path, grey: int = 128, size: tuple[int, int] = (64, 48), fmt: str | None = None) -> Path:
+    """A flat-grey image (score ~ grey/2.55 with FakeScorer)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (grey, grey, grey)).save(path, fmt)
+    return path
+
+
+def write_dng(path: Path, preview: np.ndarray | None = None, orientation: int = 1) -> Path:
+    """A minimal valid DNG (12-bit RGGB CFA, identity colour matrix) that LibRaw opens.
+
+    With ``preview`` (H,W,3 uint8) IFD0 holds that preview and the CFA data is a
+    SubIFD, as cameras write it; ``orientation`` is the TIFF Orientation tag.
+    """
+    import tifffile
+
+    cfa = np.random.default_rng(0).integers(0, 4000, (64, 96)).astype(np.uint16)
+    matrix: list[int] = []
+    for v in (1, 0, 0, 0, 1, 0, 0, 0, 1):
+        matrix += [v * 10000, 10000]
+    dng_tags = [
+        (50706, "B", 4, (1, 4, 0, 0), True),  # DNGVersion
+        (50707, "B", 4, (1, 1, 0, 0), True),  # DNGBackwardVersion
+        (50708, "s", 0, "Photocull Test", True),  # UniqueCameraModel
+        (50721, "2i", 9, tuple(matrix), True),  # ColorMatrix1
+        (50778, "H", 1, 21, True),  # CalibrationIlluminant1 = D65
+        (50728, "2I", 3, (1, 1, 1, 1, 1, 1), True),  # AsShotNeutral
+        (274, "H", 1, orientation, True),
+    ]
+    raw_tags = [
+        (33421, "H", 2, (2, 2), True),  # CFARepeatPatternDim
+        (33422, "B", 4, (0, 1, 1, 2), True),  # CFAPattern RGGB
+        (50717, "I", 1, 4095, True),  # WhiteLevel
+    ]
+    with tifffile.TiffWriter(path) as tw:
+        if preview is None:
+            tw.write(cfa, photometric=32803, extratags=dng_tags + raw_tags, metadata=None)
+        else:
+            tw.write(preview, photometric="rgb", subfiletype=1, subifds=1, extratags=dng_tags, metadata=None)
+            tw.write(cfa, photometric=32803, subfiletype=0, extratags=raw_tags, metadata=None)
+    return path
