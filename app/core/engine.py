@@ -1,0 +1,184 @@
+"""Score photos with a Scorer, using the cache, decoding in a thread pool.
+
+:func:`score_items` is a generator of :class:`ScoreResult`:
+
+1. cache hits (same path, size, mtime_ns and ``scorer.model_id``) are yielded
+   first, without decoding anything;
+2. items the scan already marked as failed are yielded as errors;
+3. the misses are decoded + preprocessed by a ``ThreadPoolExecutor`` (PIL
+   releases the GIL while decoding) while the previous batch runs through
+   ``scorer.predict_batch``; each batch's results are written to the cache in
+   one transaction, then yielded.
+
+The caller may stop iterating at any time (``break`` / ``close()``): pending
+decodes are cancelled and the pool is shut down before the generator returns.
+Nothing a single file does (vanishing, changing while read, undecodable) stops
+the run: it becomes an ``"error"`` result. Failures that depend on the file's
+contents are cached (until the file changes); environmental ones (permission
+denied, file gone) are not.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from PIL import Image
+
+from app.core.cache import Cache
+from app.core.decode import DecodeError, load_image
+from app.core.scan import PhotoItem, scan_folder
+
+__all__ = ["Scorer", "ScoreResult", "score_items", "score_folder"]
+
+OK = "ok"
+ERROR = "error"
+
+
+class Scorer(Protocol):
+    """What the engine needs from ``model.load_scorer()``'s result."""
+
+    model_id: str
+    image_size: int
+
+    def preprocess(self, img: Image.Image) -> np.ndarray: ...
+
+    def predict_batch(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    path: Path
+    score: float | None  # 0-100, None when status == "error"
+    status: str  # "ok" | "error"
+    error: str = ""
+    cached: bool = False
+
+
+@dataclass
+class _Prepared:
+    item: PhotoItem
+    array: np.ndarray | None = None
+    error: str = ""
+    permanent: bool = False  # may the failure be cached?
+    size: int = 0
+    mtime_ns: int = 0
+
+
+def _stat_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "file not found (deleted during the scan?)"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
+def _prepare(item: PhotoItem, scorer: Scorer) -> _Prepared:
+    """Decode + preprocess one photo (runs in a worker thread; never raises)."""
+    try:
+        before = os.stat(item.path)
+    except OSError as exc:
+        return _Prepared(item, error=_stat_reason(exc))
+    out = _Prepared(item, size=before.st_size, mtime_ns=before.st_mtime_ns)
+    try:
+        img = load_image(item.path, min_side=scorer.image_size)
+        out.array = np.asarray(scorer.preprocess(img), dtype=np.float32)
+    except DecodeError as exc:
+        out.error, out.permanent = exc.reason, exc.permanent
+    except Exception as exc:  # noqa: BLE001 - a preprocessing bug must not end the whole run
+        out.error = f"preprocessing failed: {type(exc).__name__}: {exc}"
+    try:
+        after = os.stat(item.path)
+    except OSError as exc:
+        return _Prepared(item, error=_stat_reason(exc))
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        return _Prepared(item, error="file changed while it was being read")
+    return out
+
+
+def _score_batch(prepared: list[_Prepared], scorer: Scorer) -> list[tuple[_Prepared, float | None, str]]:
+    good = [p for p in prepared if p.array is not None and not p.error]
+    scores: dict[int, float] = {}
+    if good:
+        values = np.asarray(scorer.predict_batch(np.stack([p.array for p in good])), dtype=np.float64)
+        scores = {id(p): float(v) for p, v in zip(good, values.reshape(-1))}
+    out = []
+    for p in prepared:
+        if p.error or p.array is None:
+            out.append((p, None, p.error or "not decoded"))
+        elif not math.isfinite(scores[id(p)]):
+            out.append((p, None, "the model returned no valid score (NaN)"))
+        else:
+            out.append((p, scores[id(p)], ""))
+    return out
+
+
+def score_items(
+    items: Iterable[PhotoItem],
+    scorer: Scorer,
+    cache: Cache | None = None,
+    batch_size: int = 16,
+    workers: int = 2,
+    use_cache: bool = True,
+) -> Iterator[ScoreResult]:
+    """Score ``items`` (see the module docstring).
+
+    ``cache=None``: no caching at all. ``use_cache=False``: cached scores are
+    ignored (everything is rescored) but the new scores are still written.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    items = list(items)
+    model_id = scorer.model_id
+    hits = {}
+    if cache is not None and use_cache:
+        hits = cache.get_scores(((it.path, it.size, it.mtime_ns) for it in items if it.ok), model_id)
+    for it in items:
+        hit = hits.get(it.path) if it.ok else None
+        if hit is not None:
+            yield ScoreResult(it.path, hit.score, ERROR if hit.error else OK, hit.error, cached=True)
+    for it in items:
+        if not it.ok:
+            yield ScoreResult(it.path, None, ERROR, it.error)
+    misses = [it for it in items if it.ok and it.path not in hits]
+    batches = [misses[i:i + batch_size] for i in range(0, len(misses), batch_size)]
+    if not batches:
+        return
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="photocull-decode")
+    pending: list[Future] = []
+    try:
+        pending = [pool.submit(_prepare, it, scorer) for it in batches[0]]
+        for i in range(len(batches)):
+            current = pending
+            # Queue the next batch's decodes now: they overlap this batch's inference.
+            pending = [pool.submit(_prepare, it, scorer) for it in batches[i + 1]] if i + 1 < len(batches) else []
+            scored = _score_batch([f.result() for f in current], scorer)
+            if cache is not None:
+                cache.put_scores(
+                    [(p.item.path, p.size, p.mtime_ns, score, err)
+                     for p, score, err in scored if score is not None or p.permanent],
+                    model_id)
+            for p, score, err in scored:
+                yield ScoreResult(p.item.path, score, OK if score is not None else ERROR, err)
+    finally:
+        for f in pending:
+            f.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def score_folder(
+    root: str | os.PathLike,
+    scorer: Scorer,
+    cache: Cache | None = None,
+    recursive: bool = True,
+    exclude: tuple[str, ...] = (),
+    **kw,
+) -> Iterator[ScoreResult]:
+    """:func:`scan_folder` then :func:`score_items` (``kw``: its options)."""
+    yield from score_items(scan_folder(root, recursive=recursive, exclude=exclude), scorer, cache, **kw)

@@ -1,0 +1,134 @@
+import os
+import threading
+
+import pytest
+
+from app.core import engine
+from app.core.cache import Cache
+from app.core.engine import ScoreResult, score_folder, score_items
+from app.core.scan import scan_folder
+from app.core.thumbs import make_thumbnail
+from core_fakes import FakeScorer, write_photo
+
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "photos"
+    for i, grey in enumerate([0, 51, 102, 153, 204, 255]):
+        write_photo(root / f"p{i}.jpg", grey=grey)
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return root
+
+
+@pytest.fixture
+def cache(tmp_path):
+    with Cache(tmp_path / "cache.sqlite3") as c:
+        yield c
+
+
+def by_name(results):
+    return {r.path.name: r for r in results}
+
+
+def test_scores_errors_and_batches(folder, cache):
+    scorer = FakeScorer()
+    results = list(score_folder(folder, scorer, cache, batch_size=4, workers=2))
+    assert len(results) == 7
+    r = by_name(results)
+    assert r["p0.jpg"] == ScoreResult(folder / "p0.jpg", pytest.approx(0, abs=1), "ok", "", False)
+    assert r["p5.jpg"].score == pytest.approx(100, abs=1)
+    assert r["p2.jpg"].score == pytest.approx(40, abs=1)
+    assert r["broken.png"].status == "error" and r["broken.png"].score is None and r["broken.png"].error
+    assert scorer.batches == [3, 3]  # 7 items in batches of 4, broken.png never reaches the model
+
+
+def test_cache_hit_scores_nothing_and_change_invalidates(folder, cache):
+    first = list(score_folder(folder, FakeScorer(), cache))
+    scorer = FakeScorer()
+    second = list(score_folder(folder, scorer, cache))
+    assert scorer.preprocessed == 0 and scorer.predicted == 0
+    assert all(r.cached for r in second)
+    assert {(r.path, r.score, r.status, r.error) for r in second} == {(r.path, r.score, r.status, r.error)
+                                                                       for r in first}
+    write_photo(folder / "p0.jpg", grey=255)  # rewritten: new size/mtime
+    os.utime(folder / "p0.jpg", ns=(1, 1))
+    scorer = FakeScorer()
+    third = by_name(score_folder(folder, scorer, cache))
+    assert scorer.predicted == 1 and not third["p0.jpg"].cached
+    assert third["p0.jpg"].score == pytest.approx(100, abs=1)
+    assert third["p1.jpg"].cached
+    other_model = FakeScorer(model_id="fake-v2")
+    list(score_folder(folder, other_model, cache))
+    assert other_model.predicted == 6
+
+
+def test_cached_hits_come_first_and_use_cache_false(folder, cache):
+    list(score_items(scan_folder(folder)[:3], FakeScorer(), cache))
+    results = list(score_folder(folder, FakeScorer(), cache))
+    assert [r.cached for r in results] == [True] * 3 + [False] * 4
+    scorer = FakeScorer()
+    assert not any(r.cached for r in score_folder(folder, scorer, cache, use_cache=False))
+    assert scorer.predicted == 6
+    scorer = FakeScorer()
+    list(score_folder(folder, scorer, None))
+    assert scorer.predicted == 6
+
+
+def test_transient_errors_are_not_cached(folder, cache):
+    items = scan_folder(folder)
+    (folder / "p1.jpg").unlink()  # deleted between scan and scoring
+    r = by_name(score_items(items, FakeScorer(), cache))
+    assert r["p1.jpg"].status == "error" and "not found" in r["p1.jpg"].error
+    write_photo(folder / "p1.jpg", grey=51)
+    assert not by_name(score_folder(folder, FakeScorer(), cache))["p1.jpg"].cached
+    assert by_name(score_folder(folder, FakeScorer(), cache))["broken.png"].cached  # content error cached
+
+
+def test_file_rewritten_while_read(folder, cache, monkeypatch):
+    real = engine.load_image
+
+    def load_and_touch(path, min_side=None):
+        img = real(path, min_side=min_side)
+        if path.name == "p3.jpg":
+            write_photo(path, grey=10, size=(70, 50))
+        return img
+
+    monkeypatch.setattr(engine, "load_image", load_and_touch)
+    r = by_name(score_folder(folder, FakeScorer(), cache, workers=1))
+    assert r["p3.jpg"].status == "error" and "changed" in r["p3.jpg"].error
+    assert r["p2.jpg"].status == "ok"
+
+
+def test_stop_midway_shuts_the_pool_down(tmp_path, cache):
+    root = tmp_path / "many"
+    for i in range(40):
+        write_photo(root / f"{i:02d}.png", grey=i * 5, size=(32, 32))
+    scorer = FakeScorer()
+    before = {t.ident for t in threading.enumerate()}
+    gen = score_folder(root, scorer, cache, batch_size=4, workers=2)
+    got = [next(gen) for _ in range(5)]  # into the second batch
+    gen.close()
+    assert len(got) == 5 and scorer.predicted == 8
+    assert scorer.preprocessed <= 16  # at most the batch being prefetched, not all 40
+    leftover = [t for t in threading.enumerate() if t.ident not in before and t.name.startswith("photocull")]
+    assert leftover == []
+    # what was scored before stopping is cached: a new run only scores the rest
+    scorer2 = FakeScorer()
+    results = list(score_folder(root, scorer2, cache, batch_size=4))
+    assert sum(r.cached for r in results) == 8 and scorer2.predicted == 32
+
+
+def test_thumbnail_is_small_jpeg_and_cached(tmp_path, cache):
+    from io import BytesIO
+
+    from PIL import Image
+
+    p = write_photo(tmp_path / "big.jpg", grey=90, size=(1200, 800))
+    data = make_thumbnail(p, size=256, cache=cache)
+    thumb = Image.open(BytesIO(data))
+    assert thumb.format == "JPEG" and thumb.size == (256, 171)
+    st = p.stat()
+    assert cache.get_thumbnail(p, st.st_size, st.st_mtime_ns, 256) == data
+    p.write_bytes(b"")  # a cached thumbnail is served without decoding only while the file is unchanged
+    with pytest.raises(Exception, match="empty file"):
+        make_thumbnail(p, size=256, cache=cache)
