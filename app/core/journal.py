@@ -276,7 +276,7 @@ def _new_journal_path(folder: Path) -> Path:
 
 def _plan(folder: Path, results: Sequence[CullResult], companions: dict[Path, list[Path]], mode: str):
     ops: list[dict] = []
-    created: list[str] = []
+    created: set[str] = set()  # folders the batch will create (removed again by undo when empty)
     taken: set[str] = set()  # casefolded destination paths of this batch
     claimed: set[Path] = set()  # files already part of an earlier shot
     skipped: list[tuple[Path, str]] = []
@@ -316,17 +316,14 @@ def _plan(folder: Path, results: Sequence[CullResult], companions: dict[Path, li
             n += 1
         taken.update(keys)
         d = dst_dir
-        while d != folder and not d.exists():
-            rel_d = _rel(folder, d)
-            if rel_d not in created:
-                created.append(rel_d)
+        while d != folder and not d.exists() and _rel(folder, d) not in created:
+            created.add(_rel(folder, d))
             d = d.parent
         for f, dst in zip(files, dsts):
             st = os.lstat(f)
             ops.append({"src": _rel(folder, f), "dst": _rel(folder, dst),
                         "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    created.sort(key=lambda p: p.count("/"))
-    return ops, created, skipped
+    return ops, sorted(created, key=lambda p: (p.count("/"), p)), skipped
 
 
 class _Log:
