@@ -1,0 +1,212 @@
+"""Qt-free culling session: the photos of one folder, their scores and decisions.
+
+The GUI (``app.ui``) keeps exactly one :class:`CullSession` per opened folder.
+It holds one :class:`Entry` per photo, applies decisions (pick / reject /
+unflag, 0-5 stars) as undoable steps, computes auto-cull proposals and the
+counts shown in the status bar, and answers the filter question
+(:meth:`Entry.matches`) that the Qt proxy model asks for every row.
+
+Nothing here touches Qt, the disk or the model: persistence is the caller's
+job (every mutating method returns the paths whose decision changed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from app.core.decisions import FLAGS, KEEP, PICK, REJECT, UNFLAGGED, cull_threshold, cull_top
+
+__all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "Entry", "CullSession"]
+
+# Decision filters understood by Entry.matches (besides "all").
+DECISION_FILTERS = ("all", PICK, REJECT, UNFLAGGED, "error")
+
+
+@dataclass
+class Entry:
+    """One photo of the session (one shot: a RAW+JPEG pair is one entry)."""
+
+    path: Path
+    score: float | None = None
+    error: str = ""
+    flag: str = UNFLAGGED
+    stars: int = 0
+    taken: float | None = None  # POSIX timestamp of capture (EXIF) or file mtime
+    cached: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error)
+
+    def matches(self, lo: float = 0.0, hi: float = 100.0, decision: str = "all") -> bool:
+        """Whether the entry passes a score-range filter and a decision filter.
+
+        Unscored entries (still scoring, or failed) pass any score range so
+        that the grid never hides what it has not judged yet; ``decision="error"``
+        keeps only failed entries.
+        """
+        if decision == "error":
+            return self.failed
+        if decision != "all" and (self.failed or self.flag != decision):
+            return False
+        if self.score is None:
+            return True
+        return lo <= self.score <= hi
+
+
+@dataclass
+class _Step:
+    """One undoable step: per path, the (flag, stars) before and after."""
+
+    label: str
+    before: dict[Path, tuple[str, int]] = field(default_factory=dict)
+    after: dict[Path, tuple[str, int]] = field(default_factory=dict)
+
+
+class CullSession:
+    """Entries of one folder plus an undo/redo stack of decision changes."""
+
+    def __init__(self, entries: Iterable[Entry] = (), max_undo: int = 1000):
+        self.entries: list[Entry] = list(entries)
+        self._by_path: dict[Path, Entry] = {e.path: e for e in self.entries}
+        self._undo: list[_Step] = []
+        self._redo: list[_Step] = []
+        self._max_undo = max_undo
+
+    # -- lookup -------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._by_path
+
+    def get(self, path: Path) -> Entry:
+        return self._by_path[Path(path)]
+
+    def index_of(self, path: Path) -> int:
+        return self.entries.index(self._by_path[Path(path)])
+
+    # -- scores -------------------------------------------------------------
+    def set_score(self, path: Path, score: float | None, error: str = "", cached: bool = False) -> Entry:
+        entry = self._by_path[Path(path)]
+        entry.score = None if score is None else float(score)
+        entry.error = error or ""
+        entry.cached = cached
+        return entry
+
+    def scored(self) -> dict[Path, float]:
+        return {e.path: e.score for e in self.entries if e.score is not None and not e.failed}
+
+    # -- decisions ----------------------------------------------------------
+    def _change(self, label: str, new: dict[Path, tuple[str, int]]) -> list[Path]:
+        step = _Step(label)
+        for path, (flag, stars) in new.items():
+            if flag not in FLAGS:
+                raise ValueError(f"unknown flag {flag!r}")
+            if not 0 <= stars <= 5:
+                raise ValueError(f"stars must be 0..5, got {stars}")
+            e = self._by_path[Path(path)]
+            if (e.flag, e.stars) == (flag, stars):
+                continue
+            step.before[e.path] = (e.flag, e.stars)
+            step.after[e.path] = (flag, stars)
+        if not step.after:
+            return []
+        self._apply(step.after)
+        self._undo.append(step)
+        del self._undo[: -self._max_undo]
+        self._redo.clear()
+        return list(step.after)
+
+    def _apply(self, values: dict[Path, tuple[str, int]]) -> None:
+        for path, (flag, stars) in values.items():
+            e = self._by_path[path]
+            e.flag, e.stars = flag, stars
+
+    def set_flag(self, paths: Sequence[Path], flag: str) -> list[Path]:
+        """Pick / reject / unflag ``paths`` as one undoable step; returns changed paths."""
+        return self._change(flag, {Path(p): (flag, self._by_path[Path(p)].stars) for p in paths})
+
+    def set_stars(self, paths: Sequence[Path], stars: int) -> list[Path]:
+        return self._change(f"{stars} stars", {Path(p): (self._by_path[Path(p)].flag, int(stars)) for p in paths})
+
+    def auto_cull(self, top_percent: float | None = None, threshold: float | None = None) -> list[Path]:
+        """Pick / reject every scored entry as one undoable step (rules of :mod:`app.core.decisions`).
+
+        Exactly one of ``top_percent`` (0-100) or ``threshold`` (score) is given.
+        Failed or unscored entries keep their decision ("needs review"). A pick
+        keeps the stars the photographer gave, else gets the stars of its score.
+        """
+        if (top_percent is None) == (threshold is None):
+            raise ValueError("give exactly one of top_percent or threshold")
+        entries = [e for e in self.entries if not e.failed and e.score is not None]
+        if top_percent is not None:
+            results = cull_top(entries, top_percent / 100.0)
+        else:
+            results = cull_threshold(entries, threshold)
+        new = {}
+        for r in results:
+            e = self._by_path[r.path]
+            if r.verdict == KEEP:
+                new[r.path] = (PICK, e.stars or r.decision.stars)
+            else:
+                new[r.path] = (REJECT, e.stars)
+        return self._change("auto-cull", new)
+
+    def load_decision(self, path: Path, flag: str, stars: int) -> None:
+        """Set a persisted decision when a folder opens (not an undoable step)."""
+        if flag not in FLAGS or not 0 <= stars <= 5:
+            raise ValueError(f"bad stored decision {flag!r}/{stars}")
+        e = self._by_path[Path(path)]
+        e.flag, e.stars = flag, stars
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def undo(self) -> list[Path]:
+        if not self._undo:
+            return []
+        step = self._undo.pop()
+        self._apply(step.before)
+        self._redo.append(step)
+        return list(step.before)
+
+    def redo(self) -> list[Path]:
+        if not self._redo:
+            return []
+        step = self._redo.pop()
+        self._apply(step.after)
+        self._undo.append(step)
+        return list(step.after)
+
+    # -- summaries ----------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """picked / rejected / left (unflagged, not failed) / errors / scored / total."""
+        c = {"picked": 0, "rejected": 0, "left": 0, "errors": 0, "scored": 0, "total": len(self.entries)}
+        for e in self.entries:
+            if e.failed:
+                c["errors"] += 1
+                continue
+            if e.score is not None:
+                c["scored"] += 1
+            if e.flag == PICK:
+                c["picked"] += 1
+            elif e.flag == REJECT:
+                c["rejected"] += 1
+            else:
+                c["left"] += 1
+        return c
+
+    def with_flag(self, flag: str) -> list[Path]:
+        return [e.path for e in self.entries if e.flag == flag and not e.failed]

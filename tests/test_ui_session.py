@@ -1,0 +1,76 @@
+"""The Qt-free culling session behind the GUI (app.core.session)."""
+
+from pathlib import Path
+
+import pytest
+
+from app.core.session import PICK, REJECT, UNFLAGGED, CullSession, Entry
+
+
+def _session(scores):
+    return CullSession(Entry(Path(f"/p/{i:02d}.jpg"), score=s) for i, s in enumerate(scores))
+
+
+def test_flags_stars_undo_redo_are_steps():
+    s = _session([10, 20, 30])
+    a, b, c = (e.path for e in s.entries)
+    assert s.set_flag([a, b], PICK) == [a, b]
+    assert s.set_stars([a], 4) == [a]
+    assert s.set_flag([a], PICK) == []  # no-op is not an undo step
+    assert (s.get(a).flag, s.get(a).stars) == (PICK, 4)
+    assert s.undo() == [a]
+    assert s.get(a).stars == 0 and s.get(a).flag == PICK
+    assert sorted(s.undo()) == [a, b]
+    assert s.get(a).flag == s.get(b).flag == UNFLAGGED
+    assert s.undo() == [] and not s.can_undo
+    assert sorted(s.redo()) == [a, b]
+    assert s.get(b).flag == PICK
+    s.set_flag([c], REJECT)  # a new step clears the redo stack
+    assert not s.can_redo
+    assert s.counts() == {"picked": 2, "rejected": 1, "left": 0, "errors": 0, "scored": 3, "total": 3}
+
+
+def test_bad_values_are_refused():
+    s = _session([1])
+    p = s.entries[0].path
+    with pytest.raises(ValueError):
+        s.set_flag([p], "maybe")
+    with pytest.raises(ValueError):
+        s.set_stars([p], 6)
+    assert not s.can_undo
+
+
+def test_auto_cull_top_percent_keeps_ties_and_skips_failures_and_is_undoable():
+    s = _session([90, 80, 80, 10, None])
+    s.entries[4].error = "truncated file"
+    s.set_stars([s.entries[0].path], 2)
+    changed = s.auto_cull(top_percent=40)  # ceil(4 * 0.4) = 2 -> cut at 80, both 80s kept
+    assert len(changed) == 4
+    flags = [e.flag for e in s.entries]
+    assert flags == [PICK, PICK, PICK, REJECT, UNFLAGGED]
+    assert s.entries[0].stars == 2  # the photographer's stars are kept
+    assert s.entries[1].stars == 5  # others get the stars of their score (>= 80 -> 5)
+    s.undo()
+    assert [e.flag for e in s.entries] == [UNFLAGGED] * 5
+    assert s.counts()["errors"] == 1
+
+
+def test_auto_cull_threshold_and_argument_check():
+    s = _session([49.9, 50, 70])
+    s.auto_cull(threshold=50)
+    assert [e.flag for e in s.entries] == [REJECT, PICK, PICK]
+    with pytest.raises(ValueError):
+        s.auto_cull()
+    with pytest.raises(ValueError):
+        s.auto_cull(top_percent=10, threshold=5)
+
+
+def test_matches_filters_score_range_and_decision():
+    e = Entry(Path("/a.jpg"), score=42.0, flag=PICK)
+    assert e.matches(40, 50) and not e.matches(43, 100)
+    assert e.matches(decision=PICK) and not e.matches(decision=REJECT)
+    pending = Entry(Path("/b.jpg"))
+    assert pending.matches(90, 100)  # unscored rows are never hidden by the score range
+    broken = Entry(Path("/c.jpg"), error="cannot decode")
+    assert broken.matches(decision="error") and not e.matches(decision="error")
+    assert not broken.matches(decision=UNFLAGGED)
