@@ -1,0 +1,274 @@
+"""The GUI's single door to ``app.core`` and ``model``.
+
+Everything here is called from worker threads except where noted; nothing here
+creates a QPixmap or touches a widget. The scorer and the Grad-CAM model are
+loaded lazily, on the first worker that needs them, and reused across folders
+while the settings that select them stay the same.
+
+Tests inject ``scorer_factory`` (a small fake scorer) and ``cache_path``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtGui import QImage
+
+from app.core import decode, engine, export, journal, thumbs, xmp
+from app.core.cache import Cache
+from app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision, Labels
+from app.core.scan import PhotoItem, scan_folder
+from app.core.session import PICK, Entry
+
+from .settings import Settings
+from .workers import Cancelled, pil_to_qimage
+
+__all__ = ["Backend", "heat_layer", "results_for_export"]
+
+log = logging.getLogger(__name__)
+
+# How often the scoring job reports progress (seconds) at most.
+_FLUSH_S = 0.15
+
+
+def heat_layer(cam: np.ndarray) -> Image.Image:
+    """RGBA layer of a Grad-CAM map in [0, 1]: 'jet' colours, transparent where the map is low.
+
+    Drawn over the photo with the user's opacity, it shows *where* the model
+    found what lowered the score without washing out the rest of the image.
+    """
+    from matplotlib import colormaps
+
+    cam = np.clip(np.nan_to_num(cam.astype(np.float32)), 0.0, 1.0)
+    rgba = colormaps["jet"](cam)  # (H, W, 4) floats
+    rgba[..., 3] = np.clip(cam * 1.6, 0.0, 1.0) ** 0.7
+    return Image.fromarray((rgba * 255).astype(np.uint8), "RGBA")
+
+
+def results_for_export(entries: list[Entry], labels: Labels = Labels()) -> list[CullResult]:
+    """The photographer's decisions as engine ``CullResult``s: pick -> keep, reject -> reject, else review."""
+    out = []
+    for e in entries:
+        if e.flag == PICK:
+            verdict, reason, label = KEEP, "picked in photocull", labels.keep
+        elif e.flag == REJECT:
+            verdict, reason, label = REJECT, "rejected in photocull", labels.reject
+        else:
+            verdict, reason, label = REVIEW, (f"not decided: {e.error}" if e.failed else "not decided"), None
+        out.append(CullResult(e.path, e.score, verdict, reason, Decision(e.flag, e.stars, label)))
+    return out
+
+
+class Backend:
+    def __init__(self, settings: Settings, scorer_factory: Callable[[], object] | None = None,
+                 explainer_factory: Callable[[], Callable[[Image.Image], np.ndarray]] | None = None,
+                 cache_path: str | Path | None = None, batch_size: int = 16, decode_workers: int = 2):
+        self.settings = settings
+        self._scorer_factory = scorer_factory
+        self._explainer_factory = explainer_factory
+        self._cache_path = cache_path
+        self._cache: Cache | None = None
+        self.batch_size = batch_size
+        self.decode_workers = decode_workers
+        self._lock = threading.Lock()
+        self._scorer = None
+        self._scorer_key = None
+        self._explainer = None
+        self._explainer_key = None
+        self.thumb_size = thumbs.THUMB_SIZE
+
+    # -- shared resources (thread-safe, lazy) -------------------------------
+    @property
+    def cache(self) -> Cache:
+        with self._lock:
+            if self._cache is None:
+                self._cache = Cache(self._cache_path)
+            return self._cache
+
+    def _model_key(self) -> tuple:
+        s = self.settings
+        return (s.backend, s.device, s.checkpoint)
+
+    def scorer(self):
+        """The scorer for the current settings, loaded on first use (on the calling worker thread)."""
+        with self._lock:
+            key = self._model_key()
+            if self._scorer is None or key != self._scorer_key:
+                t0 = time.perf_counter()
+                if self._scorer_factory is not None:
+                    self._scorer = self._scorer_factory()
+                else:
+                    from model import load_scorer
+
+                    backend, device, ckpt = key
+                    self._scorer = load_scorer(ckpt or None, backend=backend, device=device)
+                self._scorer_key = key
+                log.info("model %s loaded in %.1f s", self._scorer.model_id, time.perf_counter() - t0)
+            return self._scorer
+
+    def explainer(self) -> Callable[[Image.Image], np.ndarray]:
+        """``img -> Grad-CAM map`` (low-quality regions), loading the torch model on first use."""
+        with self._lock:
+            key = (self.settings.checkpoint,)
+            if self._explainer is None or key != self._explainer_key:
+                if self._explainer_factory is not None:
+                    self._explainer = self._explainer_factory()
+                else:
+                    from model import load_model
+                    from model.explain import gradcam
+                    from model.paths import default_model_dir
+
+                    m = load_model(self.settings.checkpoint or default_model_dir(), device="cpu")
+                    self._explainer = lambda img, m=m: gradcam(m, img, mode="low")
+                self._explainer_key = key
+            return self._explainer
+
+    def close(self) -> None:
+        with self._lock:
+            if self._cache is not None:
+                self._cache.close()
+                self._cache = None
+
+    # -- folder: scan + decisions + scores (worker job) ---------------------
+    def folder_job(self, folder: str | Path) -> Callable[[threading.Event], Iterator[tuple]]:
+        """A job for :class:`~app.ui.workers.GeneratorWorker` that yields, in order:
+
+        ``("items", entries, companions)`` once (with stored decisions applied),
+        ``("model", model_id)``, ``("scores", [ScoreResult...])`` batches, and
+        ``("dates", {path: taken})`` (EXIF capture times) at the end.
+        """
+        folder = Path(folder)
+
+        def job(cancel: threading.Event):
+            items = scan_folder(folder)
+            cache = self.cache
+            stored = cache.get_decisions([it.path for it in items])
+            entries = []
+            for it in items:
+                d = stored.get(it.path, Decision())
+                entries.append(Entry(it.path, error=it.error, flag=d.flag, stars=d.stars,
+                                     taken=it.mtime_ns / 1e9 if it.mtime_ns else None))
+            yield ("items", entries, {it.path: list(it.companions) for it in items if it.companions})
+            if cancel.is_set():
+                raise Cancelled
+            scorer = self.scorer()
+            yield ("model", scorer.model_id)
+            batch, last = [], time.monotonic()
+            for r in engine.score_items(items, scorer, cache, batch_size=self.batch_size,
+                                        workers=self.decode_workers):
+                batch.append(r)
+                if time.monotonic() - last >= _FLUSH_S:
+                    yield ("scores", batch)
+                    batch, last = [], time.monotonic()
+            if batch:
+                yield ("scores", batch)
+            yield ("dates", self._dates(items, cancel))
+
+        return job
+
+    def _dates(self, items: list[PhotoItem], cancel: threading.Event) -> dict[Path, float]:
+        cache = self.cache
+        out = {}
+        for it in items:
+            if cancel.is_set():
+                raise Cancelled
+            if not it.ok:
+                continue
+            summary = cache.get_exif(it.path, it.size, it.mtime_ns)
+            if summary is None:
+                summary = decode.read_exif_summary(it.path)
+                cache.put_exif(it.path, it.size, it.mtime_ns, summary)
+            if summary.get("taken") is not None:
+                out[it.path] = float(summary["taken"])
+        return out
+
+    # -- images (worker threads) --------------------------------------------
+    def load_thumbnail(self, path: Path, size: int) -> QImage:
+        """Thumbnail as a QImage (cached JPEG from the engine); raises DecodeError with the reason."""
+        data = thumbs.make_thumbnail(path, size, self.cache)
+        img = QImage.fromData(data)
+        if img.isNull():
+            raise decode.DecodeError("thumbnail could not be read back")
+        return img
+
+    def load_preview(self, path: Path, size: int) -> QImage:
+        img = decode.load_image(path, min_side=size)
+        img.thumbnail((size, size), Image.Resampling.LANCZOS)
+        return pil_to_qimage(img)
+
+    def load_detail(self, path: Path, size: int = 1600) -> Image.Image:
+        img = decode.load_image(path, min_side=size)
+        img.thumbnail((size, size), Image.Resampling.LANCZOS)
+        return img
+
+    def read_exif(self, path: Path) -> dict:
+        return decode.read_exif_summary(path)
+
+    def heatmap(self, img: Image.Image, max_side: int = 768) -> Image.Image:
+        """RGBA heat layer for ``img`` (computed on a copy at most ``max_side`` wide)."""
+        small = img.copy()
+        small.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+        return heat_layer(self.explainer()(small))
+
+    # -- decisions (GUI thread; short SQLite transactions) ------------------
+    def save_decisions(self, entries: list[Entry]) -> None:
+        cache = self.cache
+        old = cache.get_decisions([e.path for e in entries])
+        cache.set_decisions({e.path: Decision(e.flag, e.stars, old.get(e.path, Decision()).label)
+                             for e in entries})
+
+    # -- export (worker job) -------------------------------------------------
+    def export_job(self, folder: Path, entries: list[Entry], companions: dict[Path, list[Path]],
+                   lists_dir: str | None, xmp_naming: str | None, organize: str | None):
+        """Job yielding human-readable report lines; organize moves carry cached data to the new paths."""
+        results = results_for_export(entries)
+
+        def job(cancel: threading.Event):
+            if lists_dir:
+                written = export.write_lists(results, lists_dir)
+                yield ("log", "lists written: " + ", ".join(str(p) for p in written.values()))
+            if xmp_naming:
+                n = 0
+                for r in results:
+                    if cancel.is_set():
+                        raise Cancelled
+                    try:
+                        if xmp.write_decision(r.path, r.decision, xmp_naming, companions.get(r.path, ())):
+                            n += 1
+                    except xmp.XmpError as exc:
+                        yield ("error", f"sidecar of {r.path.name} not written: {exc}")
+                yield ("log", f"{n} XMP sidecar(s) written ({xmp_naming} naming)")
+            if organize:
+                report = journal.organize(folder, results, companions, mode=organize)
+                if organize == "move":
+                    for src, dst in report.done:
+                        self.cache.move_path(src, dst)
+                for src, why in report.skipped:
+                    yield ("error", f"{src.name} not {organize}d: {why}")
+                yield ("log", f"{len(report.done)} file(s) {organize}d into Keep/ and Reject/"
+                              + (f" (journal {report.journal.name})" if report.journal else ""))
+                yield ("reload", organize == "move" and bool(report.done))
+
+        return job
+
+    def undo_move_job(self, folder: Path):
+        def job(cancel: threading.Event):
+            rep = journal.undo(folder)
+            if rep.journal is None:
+                yield ("log", "nothing to undo: no Keep/Reject batch in this folder")
+                return
+            if rep.mode == "move":
+                for moved_from, back_to in rep.restored:
+                    self.cache.move_path(moved_from, back_to)
+            for p in rep.problems:
+                yield ("error", p)
+            yield ("log", f"undone: {len(rep.restored)} file(s) put back, {len(rep.removed)} copy(ies) removed")
+            yield ("reload", True)
+
+        return job

@@ -1,0 +1,152 @@
+"""Painting of one grid cell: thumbnail, name, score badge, flag, stars, error tile."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen, QPolygonF
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from app.core.session import PICK, REJECT, Entry
+
+from .models import EntryRole, ThumbErrorRole, ThumbRole
+
+__all__ = ["score_colour", "PhotoDelegate"]
+
+_RED, _AMBER, _GREEN = QColor(214, 48, 49), QColor(240, 165, 0), QColor(39, 174, 96)
+
+
+def _mix(a: QColor, b: QColor, t: float) -> QColor:
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * t),
+        round(a.green() + (b.green() - a.green()) * t),
+        round(a.blue() + (b.blue() - a.blue()) * t),
+    )
+
+
+def score_colour(score: float) -> QColor:
+    """Badge colour: red (0) -> amber (50) -> green (100), linear in between."""
+    s = min(max(score, 0.0), 100.0) / 100.0
+    return _mix(_RED, _AMBER, s * 2) if s < 0.5 else _mix(_AMBER, _GREEN, (s - 0.5) * 2)
+
+
+def _star(center: QPointF, r: float) -> QPolygonF:
+    pts = []
+    for i in range(10):
+        rad = r if i % 2 == 0 else r * 0.45
+        a = -math.pi / 2 + i * math.pi / 5
+        pts.append(QPointF(center.x() + rad * math.cos(a), center.y() + rad * math.sin(a)))
+    return QPolygonF(pts)
+
+
+class PhotoDelegate(QStyledItemDelegate):
+    """Fixed-size cells; the thumbnail is asked for (ThumbRole) only when a cell is painted."""
+
+    def __init__(self, cell: int = 200, parent=None):
+        super().__init__(parent)
+        self.cell = cell
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return QSize(self.cell, self.cell + 36)
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        e: Entry = index.data(EntryRole)
+        if e is None:
+            return
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = option.rect.adjusted(4, 4, -4, -4)
+        pal = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        bg = pal.color(QPalette.ColorRole.Highlight) if selected else pal.color(QPalette.ColorRole.Base).darker(108)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(bg)
+        p.drawRoundedRect(r, 6, 6)
+
+        img_rect = QRect(r.left() + 6, r.top() + 6, r.width() - 12, r.height() - 12 - 30)
+        error = index.data(ThumbErrorRole)
+        if error:
+            self._paint_error(p, img_rect, error)
+        else:
+            pix = index.data(ThumbRole)
+            if pix is not None:
+                scaled = pix.size().scaled(img_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+                target = QRect(0, 0, scaled.width(), scaled.height())
+                target.moveCenter(img_rect.center())
+                p.drawPixmap(target, pix)
+                if e.flag == REJECT:  # dim rejects like Lightroom does
+                    p.fillRect(target, QColor(0, 0, 0, 130))
+            else:
+                p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
+                p.drawText(img_rect, Qt.AlignmentFlag.AlignCenter, "…")
+
+        # name
+        text_rect = QRect(r.left() + 6, img_rect.bottom() + 4, r.width() - 12, 16)
+        p.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
+        fm = QFontMetrics(p.font())
+        p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(e.name, Qt.TextElideMode.ElideMiddle, text_rect.width()))
+
+        # stars row
+        if e.stars:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(250, 200, 40))
+            for i in range(e.stars):
+                p.drawPolygon(_star(QPointF(r.left() + 13 + i * 14, img_rect.bottom() + 28), 6))
+
+        self._paint_badge(p, e, img_rect)
+        self._paint_flag(p, e, img_rect)
+        p.restore()
+
+    def _paint_error(self, p: QPainter, rect: QRect, error: str) -> None:
+        p.setPen(QPen(QColor(214, 48, 49), 2))
+        p.setBrush(QColor(214, 48, 49, 40))
+        p.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
+        f = QFont(p.font())
+        f.setBold(True)
+        p.setFont(f)
+        p.drawText(rect.adjusted(6, 6, -6, -6), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "⚠ cannot read")
+        f.setBold(False)
+        f.setPointSizeF(max(6.0, f.pointSizeF() - 1))
+        p.setFont(f)
+        p.setPen(QColor(240, 200, 200))
+        p.drawText(rect.adjusted(8, 28, -8, -6), Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap, error)
+
+    def _paint_badge(self, p: QPainter, e: Entry, rect: QRect) -> None:
+        if e.failed:
+            return
+        text = "…" if e.score is None else f"{e.score:.0f}"
+        f = QFont(p.font())
+        f.setBold(True)
+        p.setFont(f)
+        fm = QFontMetrics(f)
+        w = max(fm.horizontalAdvance(text) + 12, 28)
+        badge = QRectF(rect.right() - w - 4, rect.top() + 4, w, fm.height() + 4)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(90, 90, 90, 220) if e.score is None else score_colour(e.score))
+        p.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
+        p.setPen(Qt.GlobalColor.white)
+        p.drawText(badge, Qt.AlignmentFlag.AlignCenter, text)
+        f.setBold(False)
+        p.setFont(f)
+
+    def _paint_flag(self, p: QPainter, e: Entry, rect: QRect) -> None:
+        if e.flag not in (PICK, REJECT):
+            return
+        box = QRectF(rect.left() + 4, rect.top() + 4, 22, 22)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(255, 255, 255, 235) if e.flag == PICK else QColor(20, 20, 20, 235))
+        p.drawRoundedRect(box, 4, 4)
+        pen = QPen(QColor(20, 20, 20) if e.flag == PICK else QColor(235, 60, 60), 2.5)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        p.setPen(pen)
+        if e.flag == PICK:  # flag glyph
+            path = QPainterPath(QPointF(box.left() + 7, box.bottom() - 4))
+            path.lineTo(box.left() + 7, box.top() + 4)
+            path.lineTo(box.right() - 5, box.top() + 7.5)
+            path.lineTo(box.left() + 7, box.top() + 11)
+            p.drawPath(path)
+        else:  # cross
+            p.drawLine(QPointF(box.left() + 6, box.top() + 6), QPointF(box.right() - 6, box.bottom() - 6))
+            p.drawLine(QPointF(box.right() - 6, box.top() + 6), QPointF(box.left() + 6, box.bottom() - 6))

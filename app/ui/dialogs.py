@@ -1,0 +1,173 @@
+"""Dialogs: auto-cull, export, settings."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .settings import BACKENDS, DEVICES, SIDECAR_NAMINGS, Settings
+
+__all__ = ["AutoCullDialog", "ExportDialog", "SettingsDialog"]
+
+
+class AutoCullDialog(QDialog):
+    """Pick the best N % (or score >= threshold) and reject the rest — one undoable step."""
+
+    def __init__(self, scored: int, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Auto-cull")
+        self.top = QRadioButton("Keep the best")
+        self.thr = QRadioButton("Keep photos scoring at least")
+        self.top.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.top)
+        group.addButton(self.thr)
+        self.percent = QDoubleSpinBox()
+        self.percent.setRange(0, 100)
+        self.percent.setValue(30)
+        self.percent.setSuffix(" %")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0, 100)
+        self.threshold.setValue(50)
+        self.threshold.setDecimals(1)
+        form = QFormLayout()
+        form.addRow(self.top, self.percent)
+        form.addRow(self.thr, self.threshold)
+        note = QLabel(f"Applies to the {scored} scored photo(s): picks the kept ones, rejects the others.\n"
+                      "Photos that failed to score are left for you to review. Undo with Ctrl+Z.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(note)
+        lay.addWidget(buttons)
+
+    def params(self) -> dict:
+        """Keyword arguments for :meth:`CullSession.auto_cull`."""
+        if self.top.isChecked():
+            return {"top_percent": self.percent.value()}
+        return {"threshold": self.threshold.value()}
+
+
+class ExportDialog(QDialog):
+    """What to export: lists, XMP sidecars, and/or moving/copying into Keep/ and Reject/."""
+
+    def __init__(self, folder: str, settings: Settings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export decisions")
+        self.lists = QCheckBox("Write keep / reject / review lists (keep.txt, reject.txt, review.txt)")
+        self.lists.setChecked(True)
+        self.out_dir = QLineEdit(folder)
+        browse = QPushButton("…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.out_dir, 1)
+        row.addWidget(browse)
+        self.xmp = QCheckBox("Write XMP sidecars (rating and colour label for Lightroom / darktable / Capture One)")
+        self.naming = QComboBox()
+        self.naming.addItems(SIDECAR_NAMINGS)
+        self.naming.setCurrentText(settings.sidecar_naming)
+        self.organize = QComboBox()
+        self.organize.addItems(["Leave photos where they are", "Move into Keep/ and Reject/",
+                                "Copy into Keep/ and Reject/"])
+        form = QFormLayout()
+        form.addRow(self.lists)
+        form.addRow("Lists folder", row)
+        form.addRow(self.xmp)
+        form.addRow("Sidecar naming", self.naming)
+        form.addRow("Photos", self.organize)
+        note = QLabel("Picks are kept, rejects rejected; unflagged photos go to review.txt and stay in place.\n"
+                      "Moves are journaled: File ▸ Undo last move puts them back.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(note)
+        lay.addWidget(buttons)
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Lists folder", self.out_dir.text())
+        if d:
+            self.out_dir.setText(d)
+
+    def params(self) -> dict:
+        return {
+            "lists_dir": self.out_dir.text() if self.lists.isChecked() else None,
+            "xmp_naming": self.naming.currentText() if self.xmp.isChecked() else None,
+            "organize": [None, "move", "copy"][self.organize.currentIndex()],
+        }
+
+
+class SettingsDialog(QDialog):
+    """Model backend / device / checkpoint and sidecar naming; saved to QSettings on OK."""
+
+    def __init__(self, settings: Settings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("Settings")
+        self.backend = QComboBox()
+        self.backend.addItems(BACKENDS)
+        self.backend.setCurrentText(settings.backend)
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(settings.device)
+        self.checkpoint = QLineEdit(settings.checkpoint)
+        self.checkpoint.setPlaceholderText("embedded default model")
+        browse = QPushButton("…")
+        browse.clicked.connect(self._browse)
+        ck = QWidget()
+        row = QHBoxLayout(ck)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.checkpoint, 1)
+        row.addWidget(browse)
+        self.naming = QComboBox()
+        self.naming.addItems(SIDECAR_NAMINGS)
+        self.naming.setCurrentText(settings.sidecar_naming)
+        form = QFormLayout()
+        form.addRow("Backend", self.backend)
+        form.addRow("Device", self.device)
+        form.addRow("Model checkpoint", ck)
+        form.addRow("XMP sidecar naming", self.naming)
+        note = QLabel("replace: IMG_1.xmp (Lightroom, Capture One) · append: IMG_1.CR2.xmp (darktable).\n"
+                      "Model changes apply to the next folder you open.")
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(note)
+        lay.addWidget(buttons)
+
+    def _browse(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Model folder (model.safetensors + config.json)",
+                                             self.checkpoint.text())
+        if d:
+            self.checkpoint.setText(d)
+
+    def accept(self) -> None:
+        self.settings.backend = self.backend.currentText()
+        self.settings.device = self.device.currentText()
+        self.settings.checkpoint = self.checkpoint.text().strip()
+        self.settings.sidecar_naming = self.naming.currentText()
+        self.settings.sync()
+        super().accept()

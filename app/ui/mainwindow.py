@@ -1,0 +1,697 @@
+"""The main window: grid, detail and compare views, culling actions, workers, log dock."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QImage, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QToolBar,
+)
+from superqt import QLabeledDoubleRangeSlider
+
+from app.core.session import DECISION_FILTERS, PICK, REJECT, UNFLAGGED, CullSession, Entry
+
+from .backend import Backend
+from .delegate import PhotoDelegate
+from .detail import CompareView, DetailView
+from .dialogs import AutoCullDialog, ExportDialog, SettingsDialog
+from .models import PhotoListModel, PhotoProxyModel
+from .settings import Settings
+from .workers import DetailWorker, GeneratorWorker, ThreadRegistry, ThumbnailLoader
+
+__all__ = ["MainWindow"]
+
+GRID, DETAIL, COMPARE = 0, 1, 2
+_SORT_LABELS = {"score": "Score (best first)", "name": "File name", "date": "Date taken"}
+_DECISION_LABELS = {"all": "All photos", PICK: "Picked", REJECT: "Rejected", UNFLAGGED: "Unflagged",
+                    "error": "Errors"}
+
+
+class _LogBridge(QObject, logging.Handler):
+    """Forwards log records of app/model loggers (any thread) to the log dock."""
+
+    record = Signal(str, int)
+
+    def __init__(self):
+        QObject.__init__(self)
+        logging.Handler.__init__(self, logging.INFO)
+
+    def emit(self, rec: logging.LogRecord) -> None:  # logging.Handler API
+        self.record.emit(self.format(rec), rec.levelno)
+
+
+class GridView(QListView):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)  # no data() call per row for layout: only painted rows load
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(200)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setSpacing(2)
+        self.setWordWrap(False)
+        self.setAcceptDrops(False)
+
+
+class MainWindow(QMainWindow):
+    """photocull's window. ``backend`` is injectable (tests pass one with a fake scorer)."""
+
+    folder_loaded = Signal(int)  # generation; emitted when scoring of a folder ended (done or cancelled)
+    export_done = Signal()
+
+    def __init__(self, settings: Settings | None = None, backend: Backend | None = None):
+        super().__init__()
+        self.settings = settings or Settings()
+        self.backend = backend or Backend(self.settings)
+        self.setWindowTitle("photocull")
+        self.resize(1400, 900)
+        self.setAcceptDrops(True)
+
+        self.generation = 0
+        self.folder: Path | None = None
+        self.companions: dict[Path, list[Path]] = {}
+        self._scan_failed: set[Path] = set()
+        self.stale_dropped = 0  # results of an older generation that were ignored (for tests / debugging)
+        self.registry = ThreadRegistry(self)
+        self._score_worker: GeneratorWorker | None = None
+        self._task_worker: GeneratorWorker | None = None
+        self._detail_worker: DetailWorker | None = None
+        self._detail_request = 0
+        self._progress = {"done": 0, "total": 0, "computed": 0, "t0": 0.0}
+
+        # models + grid
+        self.model = PhotoListModel(self)
+        self.proxy = PhotoProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.grid = GridView()
+        self.grid.setModel(self.proxy)
+        self.delegate = PhotoDelegate(200, self.grid)
+        self.grid.setItemDelegate(self.delegate)
+        self.grid.setGridSize(QSize(self.delegate.cell + 4, self.delegate.cell + 40))
+        self.grid.doubleClicked.connect(lambda _i: self.show_detail())
+        self.grid.activated.connect(lambda _i: self.show_detail())  # Enter / Return
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_status())
+
+        self.thumbs = ThumbnailLoader(self.backend.load_thumbnail, size=self.backend.thumb_size, parent=self)
+        self.model.thumbnail_requested.connect(self.thumbs.request)
+        self.thumbs.ready.connect(lambda g, p, img, err: self.model.set_thumbnail(p, img, err))
+        self.previews = ThumbnailLoader(self.backend.load_preview, size=1400, threads=2, parent=self)
+        self.previews.ready.connect(lambda g, p, img, err: self.compare.set_image(p, img, err))
+
+        self.detail = DetailView()
+        self.detail.navigate.connect(self.navigate)
+        self.detail.back.connect(self.show_grid)
+        self.detail.heat_box.setChecked(self.settings.show_heatmap)
+        self.detail.opacity.setValue(self.settings.heatmap_opacity)
+        self.detail.heatmap_toggled.connect(self._on_heatmap_toggled)
+        self.detail.opacity_changed.connect(lambda v: setattr(self.settings, "heatmap_opacity", v))
+        self.compare = CompareView()
+        self.compare.back.connect(self.show_grid)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.grid)
+        self.stack.addWidget(self.detail)
+        self.stack.addWidget(self.compare)
+        self.empty_hint = QLabel("Open a folder of photos (Ctrl+O) or drop one here.")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setStyleSheet("color: gray; font-size: 16pt;")
+        self.stack.addWidget(self.empty_hint)
+        self.stack.setCurrentWidget(self.empty_hint)
+        self.setCentralWidget(self.stack)
+
+        self._build_log_dock()
+        self._build_actions()
+        self._build_toolbar()
+        self._build_statusbar()
+        self._status_timer = QTimer(self, singleShot=True, interval=100, timeout=self._update_status)
+
+    # ------------------------------------------------------------------ UI
+    def _build_log_dock(self) -> None:
+        self.log_view = QPlainTextEdit(readOnly=True)
+        self.log_view.setMaximumBlockCount(5000)
+        self.log_dock = QDockWidget("Log", self)
+        self.log_dock.setObjectName("log")
+        self.log_dock.setWidget(self.log_view)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+        self.log_dock.hide()
+        self._log_bridge = _LogBridge()
+        self._log_bridge.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        self._log_bridge.record.connect(self.log)
+        for name in ("app", "model"):
+            logging.getLogger(name).addHandler(self._log_bridge)
+            if logging.getLogger(name).level == logging.NOTSET:
+                logging.getLogger(name).setLevel(logging.INFO)
+
+    def _action(self, text: str, slot, shortcut=None, menu=None, checkable=False, tip: str = "") -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setCheckable(checkable)
+        if tip:
+            a.setStatusTip(tip)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        if menu is not None:
+            menu.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        self.act_open = self._action("&Open folder…", self.choose_folder, QKeySequence.StandardKey.Open, f)
+        self.act_export = self._action("&Export decisions…", self.choose_export, "Ctrl+E", f)
+        self.act_undo_move = self._action("Undo last &move into Keep/Reject", self.undo_move, None, f)
+        f.addSeparator()
+        self._action("&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences, f)
+        f.addSeparator()
+        self._action("&Quit", self.close, QKeySequence.StandardKey.Quit, f)
+
+        e = mb.addMenu("&Edit")
+        self.act_undo = self._action("&Undo decision", self.undo, QKeySequence.StandardKey.Undo, e)
+        self.act_redo = self._action("&Redo decision", self.redo, "Ctrl+Shift+Z", e)
+        e.addSeparator()
+        self._action("Select &all", self.grid.selectAll, QKeySequence.StandardKey.SelectAll, e)
+
+        p = mb.addMenu("&Photo")
+        self._action("&Pick", lambda: self.set_flag(PICK), "P", p)
+        self._action("&Reject", lambda: self.set_flag(REJECT), "X", p)
+        self._action("&Unflag", lambda: self.set_flag(UNFLAGGED), "U", p)
+        p.addSeparator()
+        for n in range(6):
+            self._action(f"{n} star{'s' if n != 1 else ''}", lambda _=False, n=n: self.set_stars(n), str(n), p)
+        p.addSeparator()
+        self.act_auto_advance = self._action("Auto-&advance after a decision", self._toggle_auto_advance,
+                                             None, p, checkable=True,
+                                             tip="Move to the next photo after P / X / U / stars (Lightroom's Caps Lock)")
+        self.act_auto_advance.setChecked(self.settings.auto_advance)
+        p.addSeparator()
+        self._action("Auto-&cull…", self.choose_auto_cull, "Ctrl+K", p)
+
+        v = mb.addMenu("&View")
+        self._action("&Grid", self.show_grid, "G", v)
+        self._action("&Detail", self.show_detail, "D", v)
+        self._action("&Compare selected", self.show_compare, "C", v)
+        self._action("Toggle &heatmap", self.detail.toggle_heatmap, "H", v)
+        v.addSeparator()
+        sort_menu = v.addMenu("&Sort by")
+        group = QActionGroup(self)
+        self.sort_actions = {}
+        for key, label in _SORT_LABELS.items():
+            a = self._action(label, lambda _=False, k=key: self.set_sort(k), None, sort_menu, checkable=True)
+            group.addAction(a)
+            self.sort_actions[key] = a
+        v.addSeparator()
+        v.addAction(self.log_dock.toggleViewAction())
+        self.log_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+L"))
+
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main", self)
+        tb.setObjectName("main")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        tb.addAction(self.act_open)
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Sort "))
+        self.sort_box = QComboBox()
+        for key, label in _SORT_LABELS.items():
+            self.sort_box.addItem(label, key)
+        self.sort_box.currentIndexChanged.connect(lambda i: self.set_sort(self.sort_box.itemData(i)))
+        tb.addWidget(self.sort_box)
+        tb.addWidget(QLabel("  Show "))
+        self.decision_box = QComboBox()
+        for key in DECISION_FILTERS:
+            self.decision_box.addItem(_DECISION_LABELS[key], key)
+        self.decision_box.currentIndexChanged.connect(
+            lambda i: self.set_filter(decision=self.decision_box.itemData(i)))
+        tb.addWidget(self.decision_box)
+        tb.addWidget(QLabel("  Score "))
+        self.range_slider = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
+        self.range_slider.setRange(0, 100)
+        self.range_slider.setValue((0, 100))
+        self.range_slider.setDecimals(0)
+        self.range_slider.setFixedWidth(260)
+        self.range_slider.valueChanged.connect(lambda v: self.set_filter(lo=v[0], hi=v[1]))
+        tb.addWidget(self.range_slider)
+        tb.addSeparator()
+        for text, slot in (("Auto-cull…", self.choose_auto_cull), ("Compare", self.show_compare),
+                           ("Export…", self.choose_export)):
+            b = QPushButton(text)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(slot)
+            tb.addWidget(b)
+        self.set_sort(self.settings.sort if self.settings.sort in _SORT_LABELS else "name")
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.counts_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setFixedWidth(220)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.rate_label = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cancel_button.clicked.connect(self.cancel_scoring)
+        self.cancel_button.hide()
+        sb.addWidget(self.counts_label, 1)
+        sb.addPermanentWidget(self.rate_label)
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.cancel_button)
+
+    # ------------------------------------------------------------------ log
+    def log(self, message: str, level: int = logging.INFO) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        prefix = {logging.ERROR: "ERROR ", logging.WARNING: "WARNING "}.get(level, "")
+        self.log_view.appendPlainText(f"{stamp} {prefix}{message}")
+        if level >= logging.WARNING:
+            self.log_dock.show()
+            self.statusBar().showMessage(message.splitlines()[-1][:200], 8000)
+
+    # ------------------------------------------------------------------ folder + scoring
+    def choose_folder(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Open a folder of photos", self.settings.last_folder)
+        if d:
+            self.open_folder(d)
+
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and Path(urls[0].toLocalFile()).is_dir():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        self.open_folder(event.mimeData().urls()[0].toLocalFile())
+
+    def open_folder(self, folder: str | Path) -> int:
+        """Start loading ``folder``; returns its generation. Results of older generations are dropped."""
+        self.cancel_scoring()
+        self.generation += 1
+        gen = self.generation
+        self.folder = Path(folder).resolve()
+        self.settings.last_folder = str(self.folder)
+        self.setWindowTitle(f"photocull — {self.folder}")
+        self.thumbs.reset(gen)
+        self.previews.reset(gen)
+        self.companions = {}
+        self.model.set_session(CullSession())
+        self.stack.setCurrentWidget(self.grid)
+        self._progress = {"done": 0, "total": 0, "computed": 0, "t0": time.monotonic()}
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("scanning…")
+        self.progress.show()
+        self.cancel_button.show()
+        self.rate_label.clear()
+        self.log(f"opening {self.folder}")
+        w = GeneratorWorker(gen, self.backend.folder_job(self.folder))
+        w.item.connect(self._on_folder_item)
+        w.failed.connect(self._on_worker_failed)
+        w.finished.connect(self._on_folder_finished)
+        self._score_worker = w
+        self.registry.start(w, f"photocull-score-{gen}")
+        return gen
+
+    def cancel_scoring(self) -> None:
+        if self._score_worker is not None:
+            self._score_worker.cancel()
+
+    def _on_folder_item(self, gen: int, msg: tuple) -> None:
+        if gen != self.generation:
+            self.stale_dropped += 1
+            return
+        kind = msg[0]
+        if kind == "items":
+            _, entries, companions = msg
+            self.companions = companions
+            self._scan_failed = {e.path for e in entries if e.failed}
+            self.model.set_session(CullSession(entries))
+            self._progress["total"] = sum(1 for e in entries if not e.failed)
+            self.progress.setRange(0, max(1, self._progress["total"]))
+            self.progress.setValue(0)
+            self.progress.setFormat("loading model…")
+            if self.grid.model().rowCount():
+                self.grid.setCurrentIndex(self.proxy.index(0, 0))
+            self.log(f"{len(entries)} photo(s) found")
+        elif kind == "model":
+            self.log(f"scoring with model {msg[1]}")
+            self._progress["t0"] = time.monotonic()
+            self.progress.setFormat("%v / %m")
+        elif kind == "scores":
+            session = self.model.session
+            changed = []
+            for r in msg[1]:
+                if r.path not in session:
+                    continue
+                session.set_score(r.path, r.score, r.error, r.cached)
+                changed.append(r.path)
+                if r.path not in self._scan_failed:  # not part of the progress total
+                    self._progress["done"] += 1
+                    self._progress["computed"] += not r.cached
+            self.model.refresh(changed)
+            p = self._progress
+            self.progress.setValue(min(p["done"], self.progress.maximum()))
+            elapsed = time.monotonic() - p["t0"]
+            if p["computed"] and elapsed > 0:
+                self.rate_label.setText(f"{p['computed'] / elapsed:.1f} img/s")
+            if self.stack.currentWidget() is self.detail:
+                self.detail.update_entry()
+            self._status_timer.start()
+        elif kind == "dates":
+            session = self.model.session
+            for path, taken in msg[1].items():
+                if path in session:
+                    session.get(path).taken = taken
+            if self.proxy.sort_key == "date":
+                self.proxy.invalidate()
+
+    def _on_folder_finished(self, gen: int, cancelled: bool) -> None:
+        if gen != self.generation:
+            return
+        self._score_worker = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        c = self.model.session.counts()
+        if cancelled:
+            self.log(f"scoring cancelled ({c['scored']} of {c['total']} scored)")
+        else:
+            self.log(f"scoring done: {c['scored']} scored, {c['errors']} error(s)")
+        self._update_status()
+        self.folder_loaded.emit(gen)
+
+    def _on_worker_failed(self, gen: int, tb: str) -> None:
+        self.log(f"a background task failed:\n{tb.rstrip()}", logging.ERROR)
+
+    # ------------------------------------------------------------------ sort / filter
+    def set_sort(self, key: str) -> None:
+        self.proxy.set_sort_key(key)
+        self.settings.sort = key
+        i = self.sort_box.findData(key)
+        if i != self.sort_box.currentIndex():
+            self.sort_box.setCurrentIndex(i)
+        self.sort_actions[key].setChecked(True)
+
+    def set_filter(self, lo: float | None = None, hi: float | None = None, decision: str | None = None) -> None:
+        self.proxy.set_filter(lo, hi, decision)
+        if decision is not None and self.decision_box.currentData() != decision:
+            self.decision_box.setCurrentIndex(self.decision_box.findData(decision))
+        self._status_timer.start()
+
+    # ------------------------------------------------------------------ selection helpers
+    def visible_entries(self) -> list[Entry]:
+        return [self.proxy.entry_at(r) for r in range(self.proxy.rowCount())]
+
+    def current_entry(self) -> Entry | None:
+        idx = self.grid.currentIndex()
+        return self.proxy.entry_at(idx.row()) if idx.isValid() else None
+
+    def selected_entries(self) -> list[Entry]:
+        """The photos a decision applies to: the detail photo, else the selection, else the current one."""
+        if self.stack.currentWidget() is self.detail and self.detail.entry is not None:
+            return [self.detail.entry]
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        if rows:
+            return [self.proxy.entry_at(r) for r in rows]
+        cur = self.current_entry()
+        return [cur] if cur is not None else []
+
+    def select_path(self, path: Path) -> None:
+        row = self.proxy.proxy_row_of(path)
+        if row < 0:
+            return
+        idx = self.proxy.index(row, 0)
+        self.grid.selectionModel().setCurrentIndex(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.grid.scrollTo(idx)
+
+    # ------------------------------------------------------------------ culling
+    def _next_path_after(self, entries: list[Entry]) -> Path | None:
+        """The photo to move to after deciding ``entries`` (next in view order, else previous)."""
+        if not entries:
+            return None
+        rows = [self.proxy.proxy_row_of(e.path) for e in entries]
+        last, first = max(rows), min(rows)
+        decided = {e.path for e in entries}
+        for r in list(range(last + 1, self.proxy.rowCount())) + list(range(first - 1, -1, -1)):
+            p = self.proxy.entry_at(r).path
+            if p not in decided:
+                return p
+        return None
+
+    def _apply(self, changed: list[Path], entries: list[Entry]) -> None:
+        session = self.model.session
+        if changed:
+            self.backend.save_decisions([session.get(p) for p in changed])
+        advance = self.act_auto_advance.isChecked() and len(entries) == 1
+        target = self._next_path_after(entries) if advance else None
+        keep_current = entries[0].path if len(entries) == 1 and not advance else None
+        self.model.refresh(changed)
+        if self.stack.currentWidget() is self.detail:
+            if target is not None:
+                self.show_detail_for(session.get(target))
+            else:
+                self.detail.update_entry()
+        elif target is not None:
+            self.select_path(target)
+        elif keep_current is not None and self.proxy.proxy_row_of(keep_current) < 0:
+            # the photo left the filtered view: move on instead of losing the place
+            nxt = self._next_path_after(entries)
+            if nxt is not None:
+                self.select_path(nxt)
+        if self.stack.currentWidget() is self.compare:
+            for e in entries:
+                self.compare.update_entry(e)
+        self._update_status()
+
+    def set_flag(self, flag: str) -> None:
+        entries = self.selected_entries()
+        if entries:
+            self._apply(self.model.session.set_flag([e.path for e in entries], flag), entries)
+
+    def set_stars(self, n: int) -> None:
+        entries = self.selected_entries()
+        if entries:
+            self._apply(self.model.session.set_stars([e.path for e in entries], n), entries)
+
+    def undo(self) -> None:
+        self._after_history(self.model.session.undo(), "undo")
+
+    def redo(self) -> None:
+        self._after_history(self.model.session.redo(), "redo")
+
+    def _after_history(self, changed: list[Path], what: str) -> None:
+        if not changed:
+            self.statusBar().showMessage(f"nothing to {what}", 3000)
+            return
+        session = self.model.session
+        self.backend.save_decisions([session.get(p) for p in changed])
+        self.model.refresh(changed)
+        if self.stack.currentWidget() is self.detail:
+            self.detail.update_entry()
+        elif len(changed) == 1:
+            self.select_path(changed[0])
+        self._update_status()
+
+    def _toggle_auto_advance(self, on: bool) -> None:
+        self.settings.auto_advance = on
+        self.statusBar().showMessage(f"auto-advance {'on' if on else 'off'}", 3000)
+
+    def choose_auto_cull(self) -> None:
+        counts = self.model.session.counts()
+        dlg = AutoCullDialog(counts["scored"], self)
+        if dlg.exec():
+            self.auto_cull(**dlg.params())
+
+    def auto_cull(self, top_percent: float | None = None, threshold: float | None = None) -> list[Path]:
+        session = self.model.session
+        changed = session.auto_cull(top_percent=top_percent, threshold=threshold)
+        if changed:
+            self.backend.save_decisions([session.get(p) for p in changed])
+            self.model.refresh(changed)
+        how = f"top {top_percent:g}%" if top_percent is not None else f"score ≥ {threshold:g}"
+        self.log(f"auto-cull ({how}): {len(changed)} decision(s) changed — Ctrl+Z undoes it")
+        self._update_status()
+        return changed
+
+    # ------------------------------------------------------------------ views
+    def show_grid(self) -> None:
+        if self.stack.currentWidget() is self.detail and self.detail.entry is not None:
+            self.select_path(self.detail.entry.path)
+        if self.folder is not None:
+            self.stack.setCurrentWidget(self.grid)
+            self.grid.setFocus()
+
+    def show_detail(self) -> None:
+        e = self.current_entry()
+        if e is None:
+            sel = self.selected_entries()
+            e = sel[0] if sel else None
+        if e is not None:
+            self.show_detail_for(e)
+
+    def _ensure_detail_worker(self) -> DetailWorker:
+        if self._detail_worker is None:
+            b = self.backend
+            w = DetailWorker(b.load_detail, b.read_exif, b.heatmap)
+            w.image_ready.connect(self._on_detail_image)
+            w.heatmap_ready.connect(self._on_detail_heatmap)
+            w.failed.connect(self._on_detail_failed)
+            self._detail_worker = w
+            self.registry.start(w, "photocull-detail")
+        return self._detail_worker
+
+    def show_detail_for(self, e: Entry) -> None:
+        self.stack.setCurrentWidget(self.detail)
+        self.detail.show_entry(e)
+        self.detail.setFocus()
+        row = self.proxy.proxy_row_of(e.path)
+        if row >= 0:
+            self.grid.setCurrentIndex(self.proxy.index(row, 0))
+        if e.failed:
+            self.detail.set_error(f"cannot read this file: {e.error}")
+            return
+        self._detail_request += 1
+        self._ensure_detail_worker().submit(self._detail_request, e.path, self.detail.heat_box.isChecked())
+
+    def navigate(self, delta: int) -> None:
+        if self.detail.entry is None:
+            return
+        row = self.proxy.proxy_row_of(self.detail.entry.path)
+        new = row + delta
+        if row < 0 or not 0 <= new < self.proxy.rowCount():
+            return
+        self.show_detail_for(self.proxy.entry_at(new))
+
+    def _on_detail_image(self, rid: int, image: QImage, exif: dict) -> None:
+        if rid == self._detail_request:
+            self.detail.set_image(image, exif)
+
+    def _on_detail_heatmap(self, rid: int, image: QImage) -> None:
+        if rid == self._detail_request:
+            self.detail.set_heatmap(image)
+
+    def _on_detail_failed(self, rid: int, tb: str) -> None:
+        self.log(f"detail view failed:\n{tb.rstrip()}", logging.ERROR)
+        if rid == self._detail_request:
+            if self.detail.canvas.has_image:
+                self.detail.set_heatmap_error(tb.strip().splitlines()[-1])
+            else:
+                self.detail.set_error(tb.strip().splitlines()[-1])
+
+    def _on_heatmap_toggled(self, on: bool) -> None:
+        self.settings.show_heatmap = on
+        if on and self.stack.currentWidget() is self.detail and self.detail.entry is not None \
+                and not self.detail.canvas.has_heatmap:
+            self.show_detail_for(self.detail.entry)
+
+    def show_compare(self) -> None:
+        entries = [e for e in self.selected_entries() if not e.failed] if self.stack.currentWidget() is not self.detail \
+            else []
+        if len(entries) < 2:
+            self.statusBar().showMessage("select two or more photos to compare (Ctrl/Shift+click)", 5000)
+            return
+        entries = entries[:6]
+        self.stack.setCurrentWidget(self.compare)
+        self.compare.show_entries(entries)
+        self.compare.setFocus()
+        for e in entries:
+            self.previews.request(str(e.path))
+
+    # ------------------------------------------------------------------ export
+    def choose_export(self) -> None:
+        if self.folder is None:
+            return
+        dlg = ExportDialog(str(self.folder), self.settings, self)
+        if dlg.exec():
+            self.export(**dlg.params())
+
+    def export(self, lists_dir: str | None = None, xmp_naming: str | None = None,
+               organize: str | None = None) -> None:
+        """Export the current decisions through the engine, on a worker; ``export_done`` when finished."""
+        if self.folder is None:
+            return
+        job = self.backend.export_job(self.folder, list(self.model.session.entries), self.companions,
+                                      lists_dir, xmp_naming, organize)
+        self._run_task(job, "export")
+
+    def undo_move(self) -> None:
+        if self.folder is not None:
+            self._run_task(self.backend.undo_move_job(self.folder), "undo-move")
+
+    def _run_task(self, job, name: str) -> None:
+        if self._task_worker is not None:
+            self.statusBar().showMessage("another export is still running", 4000)
+            return
+        w = GeneratorWorker(self.generation, job)
+        w.item.connect(self._on_task_item)
+        w.failed.connect(self._on_worker_failed)
+        w.finished.connect(self._on_task_finished)
+        self._task_worker = w
+        self._reload_after_task = False
+        self.registry.start(w, f"photocull-{name}")
+
+    def _on_task_item(self, gen: int, msg: tuple) -> None:
+        kind, value = msg
+        if kind == "log":
+            self.log(value)
+            self.statusBar().showMessage(value, 6000)
+        elif kind == "error":
+            self.log(value, logging.WARNING)
+        elif kind == "reload":
+            self._reload_after_task = bool(value)
+
+    def _on_task_finished(self, gen: int, cancelled: bool) -> None:
+        self._task_worker = None
+        if self._reload_after_task and self.folder is not None and gen == self.generation:
+            self.open_folder(self.folder)
+        self.export_done.emit()
+
+    # ------------------------------------------------------------------ settings / status
+    def open_settings(self) -> None:
+        SettingsDialog(self.settings, self).exec()
+
+    def _update_status(self) -> None:
+        c = self.model.session.counts()
+        shown = self.proxy.rowCount()
+        sel = len(self.grid.selectionModel().selectedIndexes())
+        parts = [f"{c['picked']} picked", f"{c['rejected']} rejected", f"{c['left']} left"]
+        if c["errors"]:
+            parts.append(f"{c['errors']} error(s)")
+        text = " · ".join(parts) + f"   |   {shown} of {c['total']} shown"
+        if sel > 1:
+            text += f", {sel} selected"
+        self.counts_label.setText(text)
+        self.act_undo.setEnabled(True)
+
+    # ------------------------------------------------------------------ shutdown
+    def shutdown(self) -> None:
+        """Stop and join every worker thread and pool; safe to call twice."""
+        self.cancel_scoring()
+        self.thumbs.shutdown()
+        self.previews.shutdown()
+        self.registry.shutdown()
+        self._detail_worker = None
+        self._score_worker = None
+        self._task_worker = None
+        for name in ("app", "model"):
+            logging.getLogger(name).removeHandler(self._log_bridge)
+        self.backend.close()
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
