@@ -89,9 +89,25 @@ def _open(data: bytes) -> Image.Image:
         raise (_too_large(w, h) if w else DecodeError("image too large (decompression bomb)")) from None
     except UnidentifiedImageError:
         raise DecodeError("not an image (unrecognised file contents)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise DecodeError(f"corrupt image header ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        fmt = _magic_format(data)
+        if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
+            raise DecodeError(f"truncated {fmt} (incomplete header)") from None
+        raise DecodeError(f"corrupt {fmt} header ({exc})") from None
     return img
+
+
+_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"), (b"II*\x00", "TIFF"),
+          (b"MM\x00*", "TIFF"), (b"BM", "BMP"))
+
+
+def _magic_format(data: bytes) -> str:
+    """Format name from the first bytes, for error messages only."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[4:8] == b"ftyp":
+        return "HEIF"
+    return next((name for magic, name in _MAGIC if data.startswith(magic)), "image")
 
 
 def _header_size(data: bytes) -> tuple[int, int]:

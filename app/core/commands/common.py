@@ -1,0 +1,116 @@
+"""Pieces shared by the CLI commands that score a folder (``rank``, ``cull``).
+
+* :func:`add_scoring_args` adds ``FOLDER`` and the model/scoring options;
+* :func:`run_scoring` scans, loads the model, scores with a progress bar on
+  stderr and returns the :class:`~app.core.engine.ScoreResult` list;
+* :class:`CommandError` is how a command reports a clean failure: ``cli.main``
+  prints ``photocull: error: <message>`` (no traceback) and exits with
+  ``exit_code`` (2 by default: usage error / model load error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import closing
+from pathlib import Path
+
+from app.core.cache import Cache
+from app.core.engine import Scorer, ScoreResult, score_items
+from app.core.scan import display_path, scan_folder
+
+__all__ = [
+    "CommandError",
+    "positive_int",
+    "add_scoring_args",
+    "load_scorer_from_args",
+    "run_scoring",
+    "relative_display",
+]
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_scoring_args(parser: argparse.ArgumentParser) -> None:
+    """``FOLDER`` plus the options that choose the model and how to score."""
+    parser.add_argument("folder", metavar="FOLDER", type=Path, help="folder of photos (scanned recursively)")
+    g = parser.add_argument_group("scoring")
+    g.add_argument("--model", metavar="PATH", default=None,
+                   help="model folder (model.safetensors + config.json, or model.onnx); default: the embedded model")
+    g.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="inference backend (default torch)")
+    g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="device (default auto)")
+    g.add_argument("--batch-size", type=positive_int, default=16, metavar="N", help="photos per batch (default 16)")
+    g.add_argument("--workers", type=positive_int, default=2, metavar="N",
+                   help="decoding threads (default 2)")
+    g.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the score cache ($PHOTOCULL_CACHE_DIR)")
+    g.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not scan sub-folders")
+    g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr")
+
+
+def load_scorer_from_args(args: argparse.Namespace, backend: str | None = None) -> Scorer:
+    """``model.load_scorer`` with the command's options; a load failure is a CommandError."""
+    from model import ModelLoadError, load_scorer
+
+    try:
+        return load_scorer(args.model, backend=backend or args.backend, device=args.device)
+    except ModelLoadError as exc:
+        raise CommandError(f"cannot load the model: {exc}") from None
+
+
+def relative_display(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it, printable (see ``scan.display_path``)."""
+    try:
+        return display_path(Path(path).relative_to(root))
+    except ValueError:
+        return display_path(path)
+
+
+def run_scoring(args: argparse.Namespace, scorer: Scorer | None = None,
+                exclude: tuple[str, ...] = ()) -> list[ScoreResult]:
+    """Scan ``args.folder``, load the scorer (unless given) and score everything.
+
+    Results come in the engine's order (cached first). Raises CommandError for
+    a missing folder or an unloadable model, before any scoring starts.
+    """
+    root = Path(os.path.abspath(args.folder))
+    try:
+        items = scan_folder(root, recursive=args.recursive, exclude=exclude)
+    except OSError as exc:
+        raise CommandError(str(exc) if not isinstance(exc, PermissionError)
+                           else f"permission denied: {display_path(root)}") from None
+    if not items:
+        return []
+    if scorer is None:
+        scorer = load_scorer_from_args(args)
+    cache = None if args.no_cache else Cache()
+    from tqdm import tqdm
+
+    results: list[ScoreResult] = []
+    try:
+        with tqdm(total=len(items), unit="photo", desc="scoring", file=sys.stderr,
+                  disable=not args.progress, dynamic_ncols=True) as bar, \
+                closing(score_items(items, scorer, cache, batch_size=args.batch_size,
+                                    workers=args.workers)) as gen:
+            for result in gen:
+                results.append(result)
+                bar.update(1)
+    finally:
+        if cache is not None:
+            cache.close()
+    return results
