@@ -1,0 +1,127 @@
+"""IQAModel: backbone -> pooled features -> MLP head -> raw quality on the 0-1 scale."""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._io import atomic_path, atomic_write_bytes
+from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores
+
+log = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+
+
+class IQAModel(ScorerMixin, nn.Module):
+    """An ``nn.Module`` and a Scorer (see docs/ARCHITECTURE.md). Build it with ``create_model``."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module, config: dict):
+        nn.Module.__init__(self)
+        self.backbone = backbone
+        self.head = head
+        self._config = copy.deepcopy(config)
+        self.image_size = int(config["image_size"])
+        self.preprocessor = Preprocessor(self.image_size, tuple(config["mean"]), tuple(config["std"]))
+        self.amp = True  # autocast fp16 for inference on CUDA
+        self._model_id: str | None = None
+
+    @property
+    def config(self) -> dict:
+        """JSON-serialisable kwargs for ``create_model`` that rebuild this architecture."""
+        return copy.deepcopy(self._config)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+    def activation_report(self) -> list[dict]:
+        return self.head.activation_report()
+
+    # -- identity -------------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        if mode:
+            self._model_id = None  # weights are about to change
+        return super().train(mode)
+
+    def load_state_dict(self, *args, **kwargs):
+        self._model_id = None
+        return super().load_state_dict(*args, **kwargs)
+
+    @property
+    def model_id(self) -> str:
+        """Stable hash of config + weights (cached; recomputed after ``train()``/``load_state_dict``)."""
+        if self._model_id is None:
+            h = hashlib.sha256(json.dumps(self._config, sort_keys=True).encode())
+            for name, tensor in sorted(self.state_dict().items()):
+                t = tensor.detach().cpu().contiguous()
+                h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
+                h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+            self._model_id = h.hexdigest()[:32]
+        return self._model_id
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, directory, fp16: bool = False) -> Path:
+        """Write ``model.safetensors`` (fp16 floats if asked) and ``config.json`` atomically."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = {}
+        for name, tensor in self.state_dict().items():
+            t = tensor.detach().to("cpu")
+            if fp16 and t.is_floating_point():
+                t = t.half()
+            state[name] = t.contiguous()
+        with atomic_path(directory / WEIGHTS_FILE) as tmp:
+            save_file(state, str(tmp), metadata={"format": "pt"})
+        atomic_write_bytes(directory / CONFIG_FILE,
+                           (json.dumps(self._config, indent=2, sort_keys=True) + "\n").encode())
+        return directory
+
+    # -- scoring --------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def predict_batch(self, x) -> np.ndarray:
+        """(N,3,S,S) preprocessed float32 -> (N,) scores 0-100. CUDA OOM: halve, then CPU."""
+        x = check_batch(x, self.image_size)
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.float32)
+        was_training = self.training
+        nn.Module.train(self, False)  # plain eval: keeps the cached model_id
+        try:
+            return to_scores(self._raw(x))
+        finally:
+            nn.Module.train(self, was_training)
+
+    def _raw(self, x: np.ndarray) -> np.ndarray:
+        device = self.device
+        try:
+            return self._run(x, device)
+        except torch.cuda.OutOfMemoryError:
+            if device.type != "cuda":
+                raise
+            torch.cuda.empty_cache()
+            if len(x) > 1:
+                half = len(x) // 2
+                return np.concatenate([self._raw(x[:half]), self._raw(x[half:])])
+            log.warning("CUDA out of memory even for one image; scoring on the CPU from now on")
+            self.to("cpu")
+            return self._run(x, torch.device("cpu"))
+
+    def _run(self, x: np.ndarray, device: torch.device) -> np.ndarray:
+        with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.float16,
+                                             enabled=self.amp and device.type == "cuda"):
+            out = self(torch.from_numpy(x).to(device, non_blocking=True))
+        return out.float().cpu().numpy()
