@@ -1,0 +1,159 @@
+"""``photocull cull FOLDER``: score, decide keep/reject, export, optionally sort into folders.
+
+Steps: score the folder (same options as ``rank``), auto-cull
+(``--keep-top 30%`` or ``--threshold 60``), then, as asked: keep/reject/review
+lists (``--lists [DIR]``, default DIR: the folder), ``--csv F``, ``--json F``,
+XMP sidecars (``--xmp``, ``--xmp-naming replace|append``), and finally
+``--move`` or ``--copy`` into ``Keep/`` and ``Reject/`` (journaled; revert with
+``photocull undo FOLDER``). Sidecars are written before a move so that they
+travel with their photos. Photos that could not be scored need review: they
+get no sidecar and are never moved.
+
+Exit codes: 0 done, 1 nothing could be scored, 2 usage / model / refused move.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from app.core import export, journal, xmp
+from app.core.commands.common import CommandError, add_scoring_args, relative_display, run_scoring
+from app.core.decisions import KEEP, REJECT, REVIEW, LABEL_COLOURS, Labels, cull_threshold, cull_top, parse_fraction
+from app.core.scan import display_path, scan_folder
+
+__all__ = ["register", "run"]
+
+
+def _fraction(text: str) -> float:
+    try:
+        return parse_fraction(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("threshold must be within 0..100")
+    return value
+
+
+def _label(text: str) -> str | None:
+    if text.lower() == "none":
+        return None
+    for colour in LABEL_COLOURS:
+        if colour.lower() == text.lower():
+            return colour
+    raise argparse.ArgumentTypeError(f"label must be one of {', '.join(LABEL_COLOURS)} or none")
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "cull",
+        help="score a folder and keep the best photos (lists, XMP, Keep/Reject folders)",
+        description=__doc__.split("\n\n")[1],
+    )
+    add_scoring_args(p)
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--keep-top", type=_fraction, metavar="PCT",
+                     help="keep the best PCT of the scored photos, e.g. 30%% (ties at the cut are kept)")
+    how.add_argument("--threshold", type=_threshold, metavar="T", help="keep photos scoring T or more (0-100)")
+    p.add_argument("--lists", nargs="?", const="", metavar="DIR",
+                   help="write keep.txt / reject.txt / review.txt into DIR (default: the folder)")
+    p.add_argument("--csv", metavar="FILE", help="write path,score,decision,reason as CSV")
+    p.add_argument("--json", metavar="FILE", help="write the same as a JSON array")
+    p.add_argument("--xmp", action="store_true", help="write rating + label into XMP sidecars (never into photos)")
+    p.add_argument("--xmp-naming", choices=("replace", "append"), default="replace",
+                   help="IMG_1.xmp (replace: Lightroom, Capture One; default) or IMG_1.CR2.xmp (append: darktable)")
+    p.add_argument("--keep-label", type=_label, default="Green", metavar="COLOUR",
+                   help="XMP colour label of kept photos (default Green; 'none' for no label)")
+    p.add_argument("--reject-label", type=_label, default="Red", metavar="COLOUR",
+                   help="XMP colour label of rejected photos (default Red; 'none' for no label)")
+    sort = p.add_mutually_exclusive_group()
+    sort.add_argument("--move", action="store_true",
+                      help="move kept/rejected photos (with RAW and sidecars) into Keep/ and Reject/ (undo: photocull undo)")
+    sort.add_argument("--copy", action="store_true", help="copy them into Keep/ and Reject/ instead (sources untouched)")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args) -> int:
+    folder = Path(os.path.abspath(args.folder))
+    if not folder.is_dir():
+        raise CommandError(f"not a folder: {display_path(args.folder)}")
+    try:  # a batch killed mid-way is rolled back before anything is scanned
+        recovered = journal.recover(folder)
+    except journal.JournalError as e:
+        raise CommandError(str(e)) from None
+    for rec in recovered:
+        print(f"rolled back an interrupted batch ({display_path(rec.journal.name)}): "
+              f"{len(rec.restored) + len(rec.removed)} files put back")
+        for problem in rec.problems:
+            print(f"photocull: warning: {problem}", file=sys.stderr)
+    sorting = args.move or args.copy
+    # when sorting, photos already in Keep/ and Reject/ are neither re-scored nor counted
+    exclude = tuple(journal.TARGET_DIRS.values()) if sorting else ()
+    scored = run_scoring(args, exclude=exclude)
+    items = scan_folder(folder, recursive=args.recursive, exclude=exclude)
+    order = {it.path: i for i, it in enumerate(items)}
+    companions = {it.path: list(it.companions) for it in items if it.companions}
+    scored = sorted(scored, key=lambda r: (order.get(r.path, len(order)), os.fsencode(r.path)))
+    if not any(r.status == "ok" for r in scored):
+        print(f"photocull: nothing could be scored in {display_path(folder)}; nothing decided", file=sys.stderr)
+        return 1
+
+    labels = Labels(keep=args.keep_label, reject=args.reject_label)
+    if args.keep_top is not None:
+        results = cull_top(scored, args.keep_top, labels)
+        rule = f"best {args.keep_top * 100:g}% kept"
+    else:
+        results = cull_threshold(scored, args.threshold, labels)
+        rule = f"score >= {args.threshold:g} kept"
+    counts = {v: sum(r.verdict == v for r in results) for v in (KEEP, REJECT, REVIEW)}
+    print(f"{len(results)} photos ({rule}): {counts[KEEP]} keep, {counts[REJECT]} reject, "
+          f"{counts[REVIEW]} need review")
+    for r in results:
+        if r.verdict == REVIEW:
+            print(f"  needs review: {relative_display(r.path, folder)}: {r.reason}")
+
+    if args.lists is not None:
+        written = export.write_lists(results, args.lists or folder)
+        print("lists: " + ", ".join(display_path(p) for p in written.values()))
+    if args.csv:
+        print(f"csv: {display_path(export.write_csv(results, args.csv))}")
+    if args.json:
+        print(f"json: {display_path(export.write_json(results, args.json))}")
+
+    if args.xmp:
+        n, failed = 0, []
+        for r in results:
+            try:
+                if xmp.write_decision(r.path, r.decision, args.xmp_naming, companions.get(r.path, ())):
+                    n += 1
+            except (xmp.XmpError, OSError) as e:
+                failed.append(f"{relative_display(r.path, folder)}: {e}")
+        print(f"xmp: {n} sidecars written ({args.xmp_naming} naming)")
+        for line in failed:
+            print(f"photocull: warning: sidecar left unchanged: {line}", file=sys.stderr)
+
+    if sorting:
+        mode, verb = ("move", "moved") if args.move else ("copy", "copied")
+        try:
+            rep = journal.organize(folder, results, companions, mode=mode)
+        except journal.JournalError as e:  # incl. CrossDeviceError: refused before any move
+            raise CommandError(str(e)) from None
+        except OSError as e:
+            raise CommandError(f"{mode} stopped: {e}; the files already {verb} are put back by: "
+                               f"photocull undo {display_path(folder)}") from None
+        print(f"{verb} {len(rep.done)} files into Keep/ and Reject/")
+        for src, why in rep.skipped:
+            print(f"  not {verb}: {relative_display(src, folder)}: {why}")
+        if rep.journal is not None:
+            print(f"journal: {display_path(rep.journal)}  (undo: photocull undo {display_path(folder)})")
+    return 0
