@@ -13,9 +13,14 @@ from core_fakes import FakeScorer, write_photo
 
 @pytest.fixture
 def fake_model(monkeypatch, tmp_path):
-    """model.load_scorer replaced by a FakeScorer factory; the cache goes to tmp."""
-    import model
-    from model.errors import ModelLoadError
+    """A stand-in ``model`` package (no torch import) whose load_scorer makes FakeScorers.
+
+    Only the contract matters here: ``load_scorer(path, backend, device)`` and
+    ``ModelLoadError``; the real model is exercised in test_core_integration.py.
+    """
+
+    class ModelLoadError(RuntimeError):
+        pass
 
     monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     state = types.SimpleNamespace(calls=[], scorers=[])
@@ -27,8 +32,9 @@ def fake_model(monkeypatch, tmp_path):
         state.scorers.append(FakeScorer())
         return state.scorers[-1]
 
-    monkeypatch.setattr(model, "load_scorer", load_scorer, raising=False)
-    monkeypatch.setattr(model, "ModelLoadError", ModelLoadError, raising=False)
+    fake = types.ModuleType("model")
+    fake.load_scorer, fake.ModelLoadError = load_scorer, ModelLoadError
+    monkeypatch.setitem(sys.modules, "model", fake)
     return state
 
 
