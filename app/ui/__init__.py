@@ -24,8 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from .mainwindow import MainWindow
+    from .theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    apply_dark_theme(app)
     app.setApplicationName("photocull")
     app.setOrganizationName("photocull")
     app.setDesktopFileName("photocull")

@@ -100,18 +100,21 @@ class PhotoDelegate(QStyledItemDelegate):
         p.restore()
 
     def _paint_error(self, p: QPainter, rect: QRect, error: str) -> None:
+        p.save()
         p.setPen(QPen(QColor(214, 48, 49), 2))
-        p.setBrush(QColor(214, 48, 49, 40))
+        p.setBrush(QColor(90, 20, 20))
         p.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
         f = QFont(p.font())
         f.setBold(True)
         p.setFont(f)
+        p.setPen(QColor(255, 120, 120))
         p.drawText(rect.adjusted(6, 6, -6, -6), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "⚠ cannot read")
         f.setBold(False)
         f.setPointSizeF(max(6.0, f.pointSizeF() - 1))
         p.setFont(f)
-        p.setPen(QColor(240, 200, 200))
+        p.setPen(QColor(250, 215, 215))
         p.drawText(rect.adjusted(8, 28, -8, -6), Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap, error)
+        p.restore()
 
     def _paint_badge(self, p: QPainter, e: Entry, rect: QRect) -> None:
         if e.failed:
