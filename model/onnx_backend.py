@@ -1,0 +1,179 @@
+"""ONNX export of an IQAModel and ``OnnxScorer``, a Scorer on onnxruntime.
+
+The exported graph maps normalised pixels ``(N,3,S,S)`` to raw 0-1 quality ``(N,)`` (batch
+dynamic, side fixed). Metadata in the file: ``photocull_model_id`` (the torch model's id, so
+both backends share score-cache keys: outputs agree within 1e-4 on the 0-1 scale, checked at
+export), ``photocull_config`` and, when exported by ``load_scorer``, ``photocull_source_sha256``
+(hash of the model.safetensors + config.json it came from, to detect a stale export).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ._io import atomic_path, atomic_write_bytes
+from .errors import ModelLoadError
+from .iqa import CONFIG_FILE
+from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores
+
+log = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+INPUT_NAME = "pixels"
+OUTPUT_NAME = "quality"
+VERIFY_TOLERANCE = 1e-4
+
+
+def export_onnx(m, path, opset: int = 17, verify_inputs: np.ndarray | None = None,
+                source_sha256: str | None = None) -> Path:
+    """Export ``m`` to ``path`` atomically, then check onnxruntime against torch.
+
+    ``verify_inputs``: preprocessed (N,3,S,S) batch to compare on (default: 2 random images);
+    raises RuntimeError when max |onnx − torch| on the 0-1 output exceeds 1e-4. Also writes the
+    model's config.json next to the .onnx if none is there (and refuses to overwrite a different one).
+    """
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config_text = json.dumps(m.config, indent=2, sort_keys=True) + "\n"
+    config_path = path.with_name(CONFIG_FILE)
+    if config_path.exists() and json.loads(config_path.read_text()) != m.config:
+        raise ValueError(f"{config_path} belongs to a different model; export elsewhere")
+    size = m.image_size
+    device = m.device
+    was_training = m.training
+    torch.nn.Module.train(m, False)
+    try:
+        with atomic_path(path) as tmp:
+            dummy = torch.zeros(1, 3, size, size, device=device)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # legacy-exporter deprecation + tracer warnings
+                torch.onnx.export(
+                    m, (dummy,), str(tmp), dynamo=False, opset_version=int(opset),
+                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                    dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+            proto = onnx.load(str(tmp))
+            meta = {"photocull_model_id": m.model_id, "photocull_config": json.dumps(m.config, sort_keys=True)}
+            if source_sha256:
+                meta["photocull_source_sha256"] = source_sha256
+            for key, value in meta.items():
+                entry = proto.metadata_props.add()
+                entry.key, entry.value = key, value
+            onnx.save(proto, str(tmp))
+            if verify_inputs is None:
+                verify_inputs = np.random.default_rng(0).standard_normal((2, 3, size, size), dtype=np.float32)
+            x = check_batch(verify_inputs, size)
+            with torch.no_grad():
+                expected = m(torch.from_numpy(x).to(device)).float().cpu().numpy()
+            got = _session(tmp, ["CPUExecutionProvider"]).run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+            diff = float(np.max(np.abs(got - expected)))
+            if not diff <= VERIFY_TOLERANCE:
+                raise RuntimeError(f"ONNX export of {m.config['backbone']} differs from torch by {diff:.3g} "
+                                   f"(> {VERIFY_TOLERANCE})")
+    finally:
+        torch.nn.Module.train(m, was_training)
+    if not config_path.exists():
+        atomic_write_bytes(config_path, config_text.encode())
+    return path
+
+
+def _session(path, providers, intra_op_threads: int | None = None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if intra_op_threads:
+        options.intra_op_num_threads = int(intra_op_threads)
+    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+
+
+def _providers(providers) -> list[str]:
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if providers in (None, "auto"):
+        return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    if providers == "cpu":
+        return ["CPUExecutionProvider"]
+    if providers == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise ModelLoadError("device 'cuda' asked for, but this onnxruntime has no CUDA provider")
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return list(providers)
+
+
+class OnnxScorer(ScorerMixin):
+    """Scorer on onnxruntime; reads ``config.json`` next to the .onnx for preprocessing."""
+
+    def __init__(self, path, providers="auto", intra_op_threads: int | None = None):
+        from .registry import read_config
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise ModelLoadError(f"ONNX model {self.path} is missing")
+        try:
+            self.session = _session(self.path, _providers(providers), intra_op_threads)
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise ModelLoadError(f"ONNX model {self.path} is unreadable or corrupt: {exc}") from exc
+        meta = self.session.get_modelmeta().custom_metadata_map
+        config_path = self.path.with_name(CONFIG_FILE)
+        if config_path.exists() or "photocull_config" not in meta:
+            self.config = read_config(config_path)
+        else:
+            self.config = json.loads(meta["photocull_config"])
+        self.image_size = int(self.config["image_size"])
+        self.preprocessor = Preprocessor(self.image_size, tuple(self.config["mean"]), tuple(self.config["std"]))
+        self.model_id = meta.get("photocull_model_id") or _sha256_files([self.path])[:32]
+        self.source_sha256 = meta.get("photocull_source_sha256")
+
+    def predict_batch(self, x) -> np.ndarray:
+        x = check_batch(x, self.image_size)
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.float32)
+        return to_scores(self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0])
+
+
+def _sha256_files(paths) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def load_onnx_scorer(path, device: str = "auto", intra_op_threads: int | None = None) -> OnnxScorer:
+    """``load_scorer(..., backend="onnx")``: a .onnx file, or a model folder whose ``model.onnx`` is
+    (re-)exported when missing or stale — into the folder if writable, else into the cache dir."""
+    from .paths import cache_dir
+    from .registry import _model_files, load_model
+
+    path = Path(path).expanduser()
+    if path.suffix == ".onnx":
+        return OnnxScorer(path, device, intra_op_threads)
+    config_path, weights_path = _model_files(path)
+    for required in (config_path, weights_path):
+        if not required.is_file():
+            raise ModelLoadError(f"{required} is missing")
+    source = _sha256_files([weights_path, config_path])
+    folder = config_path.parent
+    candidates = [folder / ONNX_FILE, cache_dir() / "onnx" / source[:32] / ONNX_FILE]
+    for candidate in candidates:
+        if candidate.is_file():
+            scorer = OnnxScorer(candidate, device, intra_op_threads)
+            if scorer.source_sha256 in (None, source):
+                return scorer
+            log.info("%s was exported from other weights; exporting again", candidate)
+    target = candidates[0] if os.access(folder, os.W_OK) else candidates[1]
+    log.info("exporting %s to %s", weights_path, target)
+    export_onnx(load_model(folder, device="cpu"), target, source_sha256=source)
+    return OnnxScorer(target, device, intra_op_threads)
