@@ -40,12 +40,18 @@ def write_photo(path: Path, grey: int = 128, size: tuple[int, int] = (64, 48), f
     return path
 
 
-def write_dng(path: Path, preview: np.ndarray | None = None, orientation: int = 1) -> Path:
+def write_dng(path: Path, preview: np.ndarray | bytes | None = None, orientation: int = 1,
+              preview_size: tuple[int, int] = (0, 0)) -> Path:
     """A minimal valid DNG (12-bit RGGB CFA, identity colour matrix) that LibRaw opens.
 
-    With ``preview`` (H,W,3 uint8) IFD0 holds that preview and the CFA data is a
-    SubIFD, as cameras write it; ``orientation`` is the TIFF Orientation tag.
+    With ``preview`` IFD0 holds a preview and the CFA data is a SubIFD, as
+    cameras write it: an (H,W,3) uint8 array is stored uncompressed; ``bytes``
+    are a JPEG stream of ``preview_size`` (w, h), stored as a compression-7
+    strip (tifffile cannot encode JPEG without imagecodecs, so the strip is
+    written as bytes and its tags patched). ``orientation`` is the TIFF tag.
     """
+    import struct
+
     import tifffile
 
     cfa = np.random.default_rng(0).integers(0, 4000, (64, 96)).astype(np.uint16)
@@ -70,6 +76,18 @@ def write_dng(path: Path, preview: np.ndarray | None = None, orientation: int = 
         if preview is None:
             tw.write(cfa, photometric=32803, extratags=dng_tags + raw_tags, metadata=None)
         else:
-            tw.write(preview, photometric="rgb", subfiletype=1, subifds=1, extratags=dng_tags, metadata=None)
+            if isinstance(preview, bytes):
+                tw.write(np.frombuffer(preview, np.uint8).reshape(1, -1), photometric="minisblack",
+                         subfiletype=1, subifds=1, extratags=dng_tags, metadata=None)
+            else:
+                tw.write(preview, photometric="rgb", subfiletype=1, subifds=1, extratags=dng_tags, metadata=None)
             tw.write(cfa, photometric=32803, subfiletype=0, extratags=raw_tags, metadata=None)
+    if isinstance(preview, bytes):
+        data = bytearray(Path(path).read_bytes())
+        with tifffile.TiffFile(path) as tf:
+            tags = tf.pages[0].tags
+            # Compression = JPEG, Photometric = YCbCr, the preview's real width/height
+            for code, value in ((259, 7), (262, 6), (256, preview_size[0]), (257, preview_size[1])):
+                struct.pack_into("<H" if tags[code].dtype == 3 else "<I", data, tags[code].valueoffset, value)
+        Path(path).write_bytes(bytes(data))
     return path

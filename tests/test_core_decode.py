@@ -116,6 +116,16 @@ def test_raw_dng_preview_and_orientation(tmp_path):
     assert img.getpixel((16, 2)) == RED and img.getpixel((16, 45)) == (0, 0, 0)
 
 
+def test_raw_dng_jpeg_preview_is_draft_decoded(tmp_path):
+    buf = io.BytesIO()
+    two_halves(480, 320).save(buf, "JPEG", quality=95)
+    p = write_dng(tmp_path / "jprev.dng", preview=buf.getvalue(), preview_size=(480, 320), orientation=3)
+    img = load_image(p)
+    assert img.size == (480, 320)
+    assert close(img.getpixel((10, 10)), BLUE) and close(img.getpixel((470, 10)), RED)  # turned 180°
+    assert load_image(p, min_side=40).size == (60, 40)  # 1/8 DCT scale
+
+
 def test_jpeg_named_as_raw_still_decodes(tmp_path):
     p = tmp_path / "fake.cr2"
     two_halves().save(p, format="JPEG")
