@@ -362,3 +362,39 @@ def test_settings_round_trip(env):
                                                                                       "/models/x")
     with pytest.raises(ValueError):
         settings.device = "tpu"
+
+
+def _default_model_ready() -> bool:
+    from model.paths import default_model_dir
+
+    d = default_model_dir()
+    return (d / "model.safetensors").exists() and (d / "config.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _default_model_ready(), reason="resources/models/default not built yet")
+def test_real_default_model_scores_and_explains(qtbot, env, tmp_path):
+    """The shipped model through the GUI: sharp Kodak crops beat their blurred copies; Grad-CAM shows."""
+    from model.paths import data_dir
+
+    folder = tmp_path / "kodak"
+    folder.mkdir()
+    for p in sorted((data_dir() / "pristine" / "kodak24").glob("*.webp"))[:2]:
+        img = Image.open(p).convert("RGB")
+        img.thumbnail((256, 256))
+        img.save(folder / f"{p.stem}.jpg", quality=95)
+        img.filter(ImageFilter.GaussianBlur(4)).save(folder / f"{p.stem}_blur.jpg", quality=95)
+    _, settings = env
+    w = MainWindow(settings, Backend(settings, cache_path=tmp_path / "cache" / "c.sqlite3"))
+    qtbot.addWidget(w)
+    w.show()
+    open_and_wait(qtbot, w, folder, timeout=300000)
+    s = w.model.session
+    assert "ERROR" not in w.log_view.toPlainText()
+    for e in s.entries:
+        if "_blur" not in e.name:
+            assert e.score > s.get(e.path.with_name(e.path.stem + "_blur.jpg")).score
+    w.show_detail_for(s.entries[0])
+    qtbot.waitUntil(lambda: w.detail.canvas.has_heatmap, timeout=300000)
+    w.close()
+    assert not w.registry.threads()

@@ -21,13 +21,17 @@ def main(argv: list[str] | None = None) -> int:
         argv = argv[1:]
     args = _parse(argv)
 
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
+
+    from model.paths import resources_dir
 
     from .mainwindow import MainWindow
     from .theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     apply_dark_theme(app)
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "photocull.svg")))
     app.setApplicationName("photocull")
     app.setOrganizationName("photocull")
     app.setDesktopFileName("photocull")

@@ -43,7 +43,7 @@ def heat_layer(cam: np.ndarray) -> Image.Image:
     Drawn over the photo with the user's opacity, it shows *where* the model
     found what lowered the score without washing out the rest of the image.
     """
-    from matplotlib import colormaps
+    from matplotlib import colormaps  # not model.explain.jet: that module imports torch (slow) at import
 
     cam = np.clip(np.nan_to_num(cam.astype(np.float32)), 0.0, 1.0)
     rgba = colormaps["jet"](cam)  # (H, W, 4) floats
@@ -76,7 +76,8 @@ class Backend:
         self._cache: Cache | None = None
         self.batch_size = batch_size
         self.decode_workers = decode_workers
-        self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()  # never held while a model loads: thumbnails go on meanwhile
+        self._lock = threading.Lock()  # guards the lazily loaded scorer / explainer
         self._scorer = None
         self._scorer_key = None
         self._explainer = None
@@ -86,7 +87,7 @@ class Backend:
     # -- shared resources (thread-safe, lazy) -------------------------------
     @property
     def cache(self) -> Cache:
-        with self._lock:
+        with self._cache_lock:
             if self._cache is None:
                 self._cache = Cache(self._cache_path)
             return self._cache
@@ -130,7 +131,7 @@ class Backend:
             return self._explainer
 
     def close(self) -> None:
-        with self._lock:
+        with self._cache_lock:
             if self._cache is not None:
                 self._cache.close()
                 self._cache = None

@@ -95,7 +95,8 @@ class PhotoDelegate(QStyledItemDelegate):
             for i in range(e.stars):
                 p.drawPolygon(_star(QPointF(r.left() + 13 + i * 14, img_rect.bottom() + 28), 6))
 
-        self._paint_badge(p, e, img_rect)
+        if not error:
+            self._paint_badge(p, e, img_rect)
         self._paint_flag(p, e, img_rect)
         p.restore()
 
