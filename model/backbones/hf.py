@@ -128,6 +128,10 @@ class HFVisionBackbone(Backbone):
     def pool(self, out) -> torch.Tensor:
         return out.pooler_output
 
+    def tower(self) -> nn.Module:
+        """The module holding ``encoder``/``post_layernorm`` (older transformers nest it)."""
+        return getattr(self.model, "vision_model", self.model)
+
 
 @register_backbone("siglip2")
 class SigLIP2(HFVisionBackbone):
@@ -149,7 +153,7 @@ class SigLIP2(HFVisionBackbone):
         return out.last_hidden_state.mean(dim=1)
 
     def gradcam_target_layers(self):
-        return [self.model.vision_model.post_layernorm]
+        return [self.tower().post_layernorm]
 
 
 @register_backbone("clip")
@@ -164,7 +168,7 @@ class CLIP(HFVisionBackbone):
     supports_interpolate_flag = True
 
     def gradcam_target_layers(self):
-        return [self.model.vision_model.encoder.layers[-1].layer_norm1]
+        return [self.tower().encoder.layers[-1].layer_norm1]
 
 
 @register_backbone("dinov2")

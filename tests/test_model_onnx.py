@@ -1,0 +1,87 @@
+"""ONNX export against onnxruntime on real photos, OnnxScorer and load_scorer(backend="onnx")."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from model import ModelLoadError, create_model, load_scorer
+from model.onnx_backend import OnnxScorer, export_onnx
+from model.paths import data_dir
+
+PHOTOS = [data_dir() / "pristine" / "kodak24" / f"kodim{i:02d}.webp" for i in (3, 14, 23)] + \
+         [data_dir() / "clive" / "images" / n for n in ("10.webp", "1000.JPG")]
+
+
+def test_real_weights_onnx_matches_torch_on_photos(tmp_path):
+    torch.manual_seed(0)
+    m = create_model(pretrained=True, image_size=224, hidden=(64, 32)).eval()
+    with torch.no_grad():  # put the outputs inside 0-1 so the comparison is not hidden by clipping
+        m.head.layers[-1].bias.fill_(0.5)
+    imgs = [Image.open(p) for p in PHOTOS]
+    x = np.stack([m.preprocess(im) for im in imgs])
+    path = export_onnx(m, tmp_path / "model.onnx", verify_inputs=x)
+    assert json.loads((tmp_path / "config.json").read_text()) == m.config
+    scorer = OnnxScorer(path, providers="cpu", intra_op_threads=1)
+    with torch.no_grad():
+        expected = m(torch.from_numpy(x)).numpy()
+    raw = scorer.session.run(None, {"pixels": x})[0]
+    assert raw.shape == (len(PHOTOS),)
+    assert np.abs(raw - expected).max() <= 1e-4
+    assert 0 < raw.min() and raw.max() < 1 and raw.std() > 0
+    assert np.abs(scorer.predict(imgs, batch_size=2) - m.predict(imgs)).max() <= 1e-2
+    assert scorer.image_size == 224 and scorer.model_id == m.model_id
+
+
+def test_export_refuses_another_models_config(tmp_path):
+    m = create_model(pretrained=False, image_size=32, hidden=(8, 8))
+    (tmp_path / "config.json").write_text(json.dumps({**m.config, "hidden": [4, 4]}))
+    with pytest.raises(ValueError, match="different model"):
+        export_onnx(m, tmp_path / "model.onnx")
+    assert not (tmp_path / "model.onnx").exists()
+
+
+def test_load_scorer_onnx_exports_once_and_detects_stale(tmp_path, monkeypatch):
+    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
+    torch.manual_seed(0)
+    m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
+    folder = tmp_path / "m"
+    m.save(folder)
+    s = load_scorer(folder, backend="onnx", device="cpu")
+    assert isinstance(s, OnnxScorer) and s.path == folder / "model.onnx"
+    img = Image.new("RGB", (50, 40), (10, 200, 30))
+    assert abs(s.predict([img])[0] - m.predict([img])[0]) <= 1e-2
+    stamp = s.path.stat().st_mtime_ns
+    assert load_scorer(folder, backend="onnx", device="cpu").path.stat().st_mtime_ns == stamp  # reused
+    with torch.no_grad():
+        m.head.layers[-1].bias.add_(0.3)
+    m.save(folder)  # new weights -> the old model.onnx is stale
+    s2 = load_scorer(folder, backend="onnx", device="cpu")
+    assert s2.model_id == m.model_id != s.model_id
+    assert abs(s2.predict([img])[0] - m.predict([img])[0]) <= 1e-2
+    assert load_scorer(s2.path, backend="onnx", device="cpu").model_id == m.model_id
+
+
+def test_load_scorer_onnx_read_only_folder_goes_to_cache(tmp_path, monkeypatch):
+    import model.onnx_backend as ob
+
+    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
+    m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
+    folder = tmp_path / "ro"
+    m.save(folder)
+    monkeypatch.setattr(ob.os, "access", lambda p, mode: False)
+    s = load_scorer(folder, backend="onnx", device="cpu")
+    assert not (folder / "model.onnx").exists()
+    assert (tmp_path / "cache") in s.path.parents and (s.path.parent / "config.json").exists()
+    assert load_scorer(folder, backend="onnx", device="cpu").path == s.path
+
+
+def test_onnx_errors(tmp_path):
+    with pytest.raises(ModelLoadError, match="missing"):
+        OnnxScorer(tmp_path / "model.onnx")
+    (tmp_path / "model.onnx").write_bytes(b"\x08garbage")
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        OnnxScorer(tmp_path / "model.onnx")
+    with pytest.raises(ModelLoadError):
+        load_scorer(tmp_path / "empty", backend="onnx")
