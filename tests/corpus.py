@@ -25,6 +25,7 @@ Nothing here imports pytest; ``monkeypatch`` is any object with ``setattr``.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -73,6 +74,12 @@ def _bomb_png(w: int, h: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
+@functools.lru_cache(maxsize=2)
+def _panorama_jpeg(w: int, h: int) -> bytes:
+    """A flat ``w``×``h`` JPEG (encoded once per process: 60 Mpx take a second)."""
+    return _jpeg_bytes(Image.new("RGB", (w, h), (120, 140, 160)), quality=70)
+
+
 def build_corpus(root: Path, panorama: tuple[int, int] = (30000, 2000)) -> list[Case]:
     """Write the corpus under ``root`` (created) and return its cases, sorted by name."""
     import tifffile
@@ -116,9 +123,7 @@ def build_corpus(root: Path, panorama: tuple[int, int] = (30000, 2000)) -> list[
     add("animated.gif", None, "ok")
     frames[0].save(root / "animated.webp", save_all=True, append_images=frames[1:], duration=40, lossless=True)
     add("animated.webp", None, "ok")
-    w, h = panorama
-    Image.new("RGB", (w, h), (120, 140, 160)).save(root / "panorama.jpg", quality=70)
-    add("panorama.jpg", None, "ok")
+    add("panorama.jpg", _panorama_jpeg(*panorama), "ok")
     p = add("unreadable.jpg", good, "error", "permission denied", unreadable=True)
     os.chmod(p, 0)
     add(LONG_NAME, good, "ok")
