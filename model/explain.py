@@ -5,6 +5,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .iqa import evaluating
+
 
 class _ScoreTarget:
     """Grad-CAM target: the scalar score (sign=+1) or its negative (sign=-1)."""
@@ -30,15 +32,11 @@ def gradcam(m, img: Image.Image, mode: str = "low") -> np.ndarray:
         raise ValueError(f"mode must be 'low' or 'high', not {mode!r}")
     backbone = m.backbone
     x = torch.from_numpy(m.preprocess(img))[None].to(m.device).requires_grad_(True)
-    was_training = m.training
-    try:
-        with torch.enable_grad(), GradCAM(
-            model=m, target_layers=backbone.gradcam_target_layers(),
-            reshape_transform=backbone.reshape_transform if backbone.is_vit else None,
-        ) as cam:
-            heat = cam(input_tensor=x, targets=[_ScoreTarget(-1.0 if mode == "low" else 1.0)])[0]
-    finally:
-        torch.nn.Module.train(m, was_training)
+    with evaluating(m), torch.enable_grad(), GradCAM(
+        model=m, target_layers=backbone.gradcam_target_layers(),
+        reshape_transform=backbone.reshape_transform if backbone.is_vit else None,
+    ) as cam:
+        heat = cam(input_tensor=x, targets=[_ScoreTarget(-1.0 if mode == "low" else 1.0)])[0]
     heat = Image.fromarray(np.ascontiguousarray(heat, dtype=np.float32))
     heat = heat.resize(img.size, Image.Resampling.BILINEAR)
     return np.clip(np.asarray(heat, dtype=np.float32), 0.0, 1.0)

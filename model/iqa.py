@@ -1,6 +1,7 @@
 """IQAModel: backbone -> pooled features -> MLP head -> raw quality on the 0-1 scale."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -20,6 +21,19 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
 
+@contextlib.contextmanager
+def evaluating(module: nn.Module):
+    """Eval mode inside the block; afterwards every submodule gets its own previous mode back
+    (a trainer may keep a frozen backbone in eval while the head trains)."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
 class IQAModel(ScorerMixin, nn.Module):
     """An ``nn.Module`` and a Scorer (see docs/ARCHITECTURE.md). Build it with ``create_model``."""
 
@@ -31,7 +45,8 @@ class IQAModel(ScorerMixin, nn.Module):
         self.image_size = int(config["image_size"])
         self.preprocessor = Preprocessor(self.image_size, tuple(config["mean"]), tuple(config["std"]))
         self.amp = True  # autocast fp16 for inference on CUDA
-        self._model_id: str | None = None
+        self._cuda_batch_limit: int | None = None  # largest batch that fits, once CUDA ran out of memory
+        self._model_id: tuple | None = None  # (weights fingerprint, id)
 
     @property
     def config(self) -> dict:
@@ -48,26 +63,23 @@ class IQAModel(ScorerMixin, nn.Module):
         return self.head.activation_report()
 
     # -- identity -------------------------------------------------------------------------
-    def train(self, mode: bool = True):
-        if mode:
-            self._model_id = None  # weights are about to change
-        return super().train(mode)
-
-    def load_state_dict(self, *args, **kwargs):
-        self._model_id = None
-        return super().load_state_dict(*args, **kwargs)
+    def _fingerprint(self) -> tuple:
+        # In-place updates (optimizer steps, load_state_dict, copy_) bump a tensor's version counter.
+        return tuple((name, t.data_ptr(), t._version, t.dtype, tuple(t.shape))
+                     for name, t in self.state_dict(keep_vars=True).items())
 
     @property
     def model_id(self) -> str:
-        """Stable hash of config + weights (cached; recomputed after ``train()``/``load_state_dict``)."""
-        if self._model_id is None:
+        """Stable hash of config + weights; recomputed only when a weight tensor has changed."""
+        fingerprint = self._fingerprint()
+        if self._model_id is None or self._model_id[0] != fingerprint:
             h = hashlib.sha256(json.dumps(self._config, sort_keys=True).encode())
             for name, tensor in sorted(self.state_dict().items()):
                 t = tensor.detach().cpu().contiguous()
                 h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
                 h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-            self._model_id = h.hexdigest()[:32]
-        return self._model_id
+            self._model_id = (fingerprint, h.hexdigest()[:32])
+        return self._model_id[1]
 
     # -- persistence ----------------------------------------------------------------------
     def save(self, directory, fp16: bool = False) -> Path:
@@ -94,19 +106,22 @@ class IQAModel(ScorerMixin, nn.Module):
         return next(self.parameters()).device
 
     def predict_batch(self, x) -> np.ndarray:
-        """(N,3,S,S) preprocessed float32 -> (N,) scores 0-100. CUDA OOM: halve, then CPU."""
+        """(N,3,S,S) preprocessed float32 -> (N,) scores 0-100.
+
+        CUDA out of memory: the batch is halved until it fits (and later batches are split to that
+        size up front), then, if one image does not fit, the model moves to the CPU; both logged.
+        """
         x = check_batch(x, self.image_size)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float32)
-        was_training = self.training
-        nn.Module.train(self, False)  # plain eval: keeps the cached model_id
-        try:
+        with evaluating(self):
             return to_scores(self._raw(x))
-        finally:
-            nn.Module.train(self, was_training)
 
     def _raw(self, x: np.ndarray) -> np.ndarray:
         device = self.device
+        limit = self._cuda_batch_limit if device.type == "cuda" else None
+        if limit is not None and len(x) > limit:  # a batch this big ran out of memory before
+            return np.concatenate([self._raw(x[i:i + limit]) for i in range(0, len(x), limit)])
         try:
             return self._run(x, device)
         except torch.cuda.OutOfMemoryError:
@@ -115,8 +130,12 @@ class IQAModel(ScorerMixin, nn.Module):
             torch.cuda.empty_cache()
             if len(x) > 1:
                 half = len(x) // 2
-                return np.concatenate([self._raw(x[:half]), self._raw(x[half:])])
+                log.warning("CUDA out of memory for a batch of %d images; retrying in batches of %d",
+                            len(x), half)
+                self._cuda_batch_limit = half
+                return self._raw(x)
             log.warning("CUDA out of memory even for one image; scoring on the CPU from now on")
+            self._cuda_batch_limit = None
             self.to("cpu")
             return self._run(x, torch.device("cpu"))
 

@@ -20,7 +20,7 @@ import torch
 
 from ._io import atomic_path, atomic_write_bytes
 from .errors import ModelLoadError
-from .iqa import CONFIG_FILE
+from .iqa import CONFIG_FILE, evaluating
 from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,7 @@ def export_onnx(m, path, opset: int = 17, verify_inputs: np.ndarray | None = Non
         raise ValueError(f"{config_path} belongs to a different model; export elsewhere")
     size = m.image_size
     device = m.device
-    was_training = m.training
-    torch.nn.Module.train(m, False)
-    try:
+    with evaluating(m):
         with atomic_path(path) as tmp:
             dummy = torch.zeros(1, 3, size, size, device=device)
             with warnings.catch_warnings():
@@ -78,8 +76,6 @@ def export_onnx(m, path, opset: int = 17, verify_inputs: np.ndarray | None = Non
             if not diff <= VERIFY_TOLERANCE:
                 raise RuntimeError(f"ONNX export of {m.config['backbone']} differs from torch by {diff:.3g} "
                                    f"(> {VERIFY_TOLERANCE})")
-    finally:
-        torch.nn.Module.train(m, was_training)
     if not config_path.exists():
         atomic_write_bytes(config_path, config_text.encode())
     return path

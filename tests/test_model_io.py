@@ -129,12 +129,14 @@ def test_predict_batch_keeps_training_mode_and_model_id_tracks_weights():
     first = m.model_id
     assert small_model().model_id == first  # same seed, same weights, same id
     m.train()
+    m.backbone.eval()  # a trainer's frozen backbone: predict_batch must not flip it back
     m.predict_batch(np.zeros((1, 3, 64, 64), np.float32))
-    assert m.training
+    assert m.training and m.head.training and not m.backbone.training
     with torch.no_grad():
-        m.head.layers[0].weight.add_(1.0)
-    m.train()
+        m.head.layers[0].weight.add_(1.0)  # e.g. an optimizer step
     assert m.model_id != first
+    m.load_state_dict(small_model().state_dict())
+    assert m.model_id == first
 
 
 def test_cuda_oom_halves_the_batch_then_falls_back_to_cpu(monkeypatch, caplog):
