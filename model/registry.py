@@ -95,5 +95,9 @@ def load_model(path, device: str = "cpu") -> IQAModel:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise ModelLoadError(f"model weights {weights_path} do not match {config_path}: {exc}") from exc
+        # torch lists every mismatching tensor on its own line: name the first, count the rest
+        problems = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()] or [str(exc)]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ModelLoadError(f"model weights {weights_path} do not match {config_path}: "
+                             f"{problems[0]}{more}") from exc
     return model.to(resolve_device(device)).eval()

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from contextlib import closing
@@ -70,7 +71,12 @@ def load_scorer_from_args(args: argparse.Namespace, backend: str | None = None) 
     try:
         return load_scorer(args.model, backend=backend or args.backend, device=args.device)
     except ModelLoadError as exc:
-        raise CommandError(f"cannot load the model: {exc}") from None
+        # one line on the terminal, whatever a library put into the message
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or ["unknown error"]
+        more = " (run with -v for details)" if len(lines) > 1 else ""
+        if more:
+            logging.getLogger(__name__).info("model load error in full: %s", exc)
+        raise CommandError(f"cannot load the model: {lines[0]}{more}") from None
 
 
 def relative_display(path: Path, root: Path) -> str:
