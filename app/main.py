@@ -25,3 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def gui_main() -> int:
     return main(["gui", *sys.argv[1:]])
+
+
+if __name__ == "__main__":  # python -m app.main ...
+    sys.exit(main())
