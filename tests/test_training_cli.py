@@ -1,0 +1,109 @@
+"""CLI smoke: train -> eval -> analyze -> ablate on tiny generated data, and demo-shoot."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from model.paths import data_dir
+from training.cli import main
+from training.demo import DEMO_IMAGES, DEMO_TAKES, build_demo_shoot
+from training.distortions import apply
+
+VIT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+           image_size=32, patch_size=8)
+
+
+@pytest.fixture(scope="module")
+def tiny_csv(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clids")
+    rng = np.random.default_rng(1)
+    lines = ["path,mos"]
+    for i in range(30):
+        base = Image.fromarray(rng.integers(0, 255, (10, 10, 3), dtype=np.uint8)).resize((40, 40), Image.BICUBIC)
+        lv = i % 6
+        (base if lv == 0 else apply("white_noise", base, lv, seed=i)).save(root / f"{i}.png")
+        lines.append(f"{i}.png,{100 - 15 * lv}")
+    (root / "scores.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_train_eval_analyze_ablate(tiny_csv, tmp_path, capsys):
+    cfg = {
+        "name": "tiny", "output_dir": str(tmp_path / "run"), "progress": False, "regime": "frozen",
+        "model": {"backbone": "siglip2", "backbone_config": VIT, "pretrained": False, "image_size": 32,
+                  "hidden": [16, 8]},
+        "data": {"dataset": "csv", "root": str(tiny_csv), "splits": 2},
+        "frozen": {"aug_views": 1, "cache_dir": str(tmp_path / "cache")},
+        "train": {"epochs": 3, "batch_size": 8},
+        "ablate": {"activations": ["relu", "gated"]},
+    }
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(path), "-o", "train.epochs=2"]) == 0
+    out = capsys.readouterr().out
+    assert "SRCC" in out and "report:" in out
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["config"]["train"]["epochs"] == 2            # the override won
+    assert all(len(s["history"]) == 2 for s in report["splits"])
+
+    model_dir = tmp_path / "run" / "model"
+    assert main(["eval", str(model_dir), "--dataset", "csv", "--root", str(tiny_csv),
+                 "--out", str(tmp_path / "eval.json")]) == 0
+    ev = json.loads((tmp_path / "eval.json").read_text())
+    assert ev["n"] == report["splits"][0]["n_test"] == 6          # the run's held-out split
+    assert ev["metrics"]["srcc"] == pytest.approx(report["splits"][0]["metrics"]["srcc"], abs=1e-3)
+
+    assert main(["analyze", str(model_dir), "--dataset", "csv", "--root", str(tiny_csv), "--all",
+                 "--out", str(tmp_path / "fig"), "--per-bucket", "2"]) == 0
+    for name in ("tsne.png", "gradcam_low.png", "gradcam_medium.png", "gradcam_high.png"):
+        with Image.open(tmp_path / "fig" / name) as im:
+            assert im.width > 200 and im.height > 200
+    info = json.loads((tmp_path / "fig" / "analysis.json").read_text())
+    assert sum(info["bucket_counts"].values()) == 30 and all(len(v) == 2 for v in info["examples"].values())
+
+    assert main(["ablate", str(path), "-o", f"output_dir={tmp_path / 'abl'}"]) == 0
+    table = json.loads((tmp_path / "abl" / "ablation.json").read_text())
+    assert [r["activation"] for r in table["rows"]] == ["relu", "gated"]
+    assert all(r["splits"] == 2 and len(r["per_split_srcc"]) == 2 for r in table["rows"])
+    md = (tmp_path / "abl" / "ablation.md").read_text()
+    assert "| relu |" in md and "| gated |" in md
+
+
+def test_entry_point_help():
+    r = subprocess.run([sys.executable, "-m", "training", "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0
+    for cmd in ("train", "eval", "ablate", "analyze", "demo-shoot"):
+        assert cmd in r.stdout
+
+
+def _mse(a, b):
+    return float(((np.asarray(a, np.float32) - np.asarray(b, np.float32)) ** 2).mean())
+
+
+def test_demo_shoot_real_kodak(tmp_path):
+    assert main(["demo-shoot", str(tmp_path / "demo")]) == 0
+    names = sorted(p.name for p in (tmp_path / "demo").iterdir())
+    expected = sorted([f"{n}.jpg" for n in DEMO_IMAGES] + [f"{n}_{t}.jpg" for n in DEMO_IMAGES for t in DEMO_TAKES])
+    assert names == expected and len(names) == 30
+    orig = Image.open(tmp_path / "demo" / "kodim05.jpg")
+    assert orig.format == "JPEG" and orig.size in ((768, 512), (512, 768))
+    src = Image.open(data_dir() / "pristine" / "kodak24" / "kodim05.webp").convert("RGB")
+    assert _mse(orig, src) < 20                                   # q92: a faithful original
+    for take in DEMO_TAKES:
+        assert _mse(Image.open(tmp_path / "demo" / f"kodim05_{take}.jpg"), orig) > 80, take
+
+
+def test_demo_shoot_deterministic(tmp_path):
+    kodak = tmp_path / "kodak"
+    kodak.mkdir()
+    for i, n in enumerate(DEMO_IMAGES):
+        rng = np.random.default_rng(i)
+        Image.fromarray(rng.integers(0, 255, (8, 12, 3), dtype=np.uint8)).resize((96, 64)).save(kodak / f"{n}.png")
+    a = build_demo_shoot(tmp_path / "a", kodak)
+    b = build_demo_shoot(tmp_path / "b", kodak)
+    assert [p.name for p in a] == [p.name for p in b]
+    assert all(pa.read_bytes() == pb.read_bytes() for pa, pb in zip(a, b))
