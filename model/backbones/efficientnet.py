@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-import timm
 import torch
 from torch import nn
 
@@ -64,6 +63,8 @@ BN_EPS = 1e-3
 
 def build_efficientnet_lite0(pretrained: bool = True, weights: str | Path | None = None) -> nn.Module:
     """timm ``efficientnet_lite0`` (BN eps 1e-3) with its 1000-class ImageNet classifier."""
+    import timm
+
     model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):

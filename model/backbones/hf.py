@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import torch
-import transformers
 from torch import nn
 
 from ..errors import ModelLoadError
@@ -72,8 +71,8 @@ def _size_from(pre: dict) -> int | None:
 class HFVisionBackbone(Backbone):
     """Common code; subclasses set the classes, default repo, preprocessing defaults and pooling."""
 
-    model_cls: type
-    config_cls: type
+    model_cls: str  # names in ``transformers``, resolved on first use (keeps ``import model`` light)
+    config_cls: str
     default_repo: str
     family_mean: tuple = IMAGENET_MEAN
     family_std: tuple = IMAGENET_STD
@@ -82,15 +81,19 @@ class HFVisionBackbone(Backbone):
 
     def __init__(self, pretrained=True, config=None, weights=None, image_size=None):
         super().__init__()
+        import transformers
+
+        model_cls = getattr(transformers, self.model_cls)
+        config_cls = getattr(transformers, self.config_cls)
         config = dict(config or {})
         if pretrained:
             folder = _local_folder(weights)
             repo = weights or self.default_repo
             kwargs = {"dtype": torch.float32}
             if config:
-                kwargs["config"] = self.config_cls.from_dict(config)
+                kwargs["config"] = config_cls.from_dict(config)
             try:
-                self.model = self.model_cls.from_pretrained(
+                self.model = model_cls.from_pretrained(
                     str(folder) if folder else repo, local_files_only=True, **kwargs)
             except (OSError, ValueError) as exc:
                 where = f"folder {folder}" if folder else f"Hugging Face repo '{repo}'"
@@ -99,7 +102,7 @@ class HFVisionBackbone(Backbone):
                     f"{exc}. {_download_hint(repo)}") from exc
             pre = _preprocessor_config(folder, repo)
         else:
-            self.model = self.model_cls(self.config_cls.from_dict(config) if config else self.config_cls())
+            self.model = model_cls(config_cls.from_dict(config) if config else config_cls())
             pre = {}
         vc = self.model.config
         self.mean = tuple(pre.get("image_mean", self.family_mean))
@@ -137,8 +140,8 @@ class HFVisionBackbone(Backbone):
 class SigLIP2(HFVisionBackbone):
     """SigLIP2 (fixed-resolution checkpoints, ``SiglipVisionModel``); attention-pooled features."""
 
-    model_cls = transformers.SiglipVisionModel
-    config_cls = transformers.SiglipVisionConfig
+    model_cls = "SiglipVisionModel"
+    config_cls = "SiglipVisionConfig"
     default_repo = "google/siglip2-so400m-patch16-512"
     family_mean = (0.5, 0.5, 0.5)
     family_std = (0.5, 0.5, 0.5)
@@ -160,8 +163,8 @@ class SigLIP2(HFVisionBackbone):
 class CLIP(HFVisionBackbone):
     """CLIP vision tower; post-layernorm CLS features (without the text-space projection)."""
 
-    model_cls = transformers.CLIPVisionModel
-    config_cls = transformers.CLIPVisionConfig
+    model_cls = "CLIPVisionModel"
+    config_cls = "CLIPVisionConfig"
     default_repo = "openai/clip-vit-large-patch14"
     family_mean = CLIP_MEAN
     family_std = CLIP_STD
@@ -175,8 +178,8 @@ class CLIP(HFVisionBackbone):
 class DINOv2(HFVisionBackbone):
     """DINOv2; layer-normed CLS features (position embeddings are interpolated automatically)."""
 
-    model_cls = transformers.Dinov2Model
-    config_cls = transformers.Dinov2Config
+    model_cls = "Dinov2Model"
+    config_cls = "Dinov2Config"
     default_repo = "facebook/dinov2-large"
 
     def gradcam_target_layers(self):
@@ -187,8 +190,8 @@ class DINOv2(HFVisionBackbone):
 class DINOv3(HFVisionBackbone):
     """DINOv3 ViT (RoPE, register tokens); layer-normed CLS features."""
 
-    model_cls = transformers.DINOv3ViTModel
-    config_cls = transformers.DINOv3ViTConfig
+    model_cls = "DINOv3ViTModel"
+    config_cls = "DINOv3ViTConfig"
     default_repo = "facebook/dinov3-vitl16-pretrain-lvd1689m"
 
     def gradcam_target_layers(self):

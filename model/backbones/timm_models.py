@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import timm
 from torch import nn
 
 from ..errors import ModelLoadError
@@ -15,6 +14,7 @@ from .base import Backbone, register_backbone
 
 
 def _cached_weights(model_name: str) -> str:
+    import timm
     from huggingface_hub import try_to_load_from_cache
     from huggingface_hub.constants import HF_HUB_CACHE
 
@@ -38,6 +38,8 @@ class TimmBackbone(Backbone):
 
     def __init__(self, pretrained=True, config=None, weights=None, image_size=None):
         super().__init__()
+        import timm
+
         config = dict(config or {})
         model_name = config.pop("model_name", self.default_model)
         kwargs = dict(config)
