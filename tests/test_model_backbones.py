@@ -66,3 +66,37 @@ def test_vit_image_size_other_than_config():
     assert m.image_size == 48 and m(torch.randn(1, 3, 48, 48)).shape == (1,)
     with pytest.raises(ValueError, match="multiple of the patch size"):
         create_model(backbone="clip", backbone_config=TINY["clip"], pretrained=False, image_size=36)
+
+
+def test_siglip2_loads_a_full_siglip_checkpoint_folder(tmp_path):
+    """The released SigLIP2 repos hold the whole image+text model; the vision tower is taken from it,
+    and preprocessing comes from the folder's preprocessor_config.json."""
+    import json
+
+    import transformers
+
+    torch.manual_seed(0)
+    text = transformers.SiglipTextConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                         num_attention_heads=2, vocab_size=64)
+    full = transformers.SiglipModel(transformers.SiglipConfig(
+        text_config=text.to_dict(), vision_config=transformers.SiglipVisionConfig(**VIT).to_dict()))
+    full.save_pretrained(tmp_path)
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps(
+        {"image_mean": [0.4, 0.5, 0.6], "image_std": [0.2, 0.3, 0.4], "size": {"height": 48, "width": 48}}))
+    m = create_model(backbone="siglip2", weights=str(tmp_path), hidden=(8, 8))
+    source = full.state_dict()
+    mine = m.backbone.model.state_dict()
+    assert all(torch.equal(v, source["vision_model." + k]) for k, v in mine.items())
+    assert m.image_size == 48 and m.config["mean"] == [0.4, 0.5, 0.6] and m.config["std"] == [0.2, 0.3, 0.4]
+    assert m.config["backbone_config"]["hidden_size"] == 32  # full architecture recorded for load_model
+
+
+def test_timm_backbone_weights_file(tmp_path):
+    from safetensors.torch import save_file
+
+    src = tiny_model("resnet50")
+    save_file({k: v.contiguous() for k, v in src.backbone.net.state_dict().items()}, str(tmp_path / "w.safetensors"))
+    m = create_model(backbone="resnet50", backbone_config=TINY["resnet50"], weights=str(tmp_path / "w.safetensors"),
+                     image_size=32, hidden=(8, 8))
+    for k, v in src.backbone.net.state_dict().items():
+        assert torch.equal(m.backbone.net.state_dict()[k], v)
