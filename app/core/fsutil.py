@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "fsync_dir"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "fsync_dir", "short_name"]
 
 
 def fsync_dir(directory: str | os.PathLike) -> None:
@@ -28,6 +28,17 @@ def fsync_dir(directory: str | os.PathLike) -> None:
         os.close(fd)
 
 
+# Side files (temp, part) are named after their target plus a few bytes; a target name near the
+# usual 255-byte limit must not make them impossible to create.
+_SIDE_NAME_BYTES = 200
+
+
+def short_name(name: str, limit: int = _SIDE_NAME_BYTES) -> str:
+    """``name`` cut to at most ``limit`` bytes (as on disk), for naming a side file after it."""
+    raw = os.fsencode(name)
+    return name if len(raw) <= limit else os.fsdecode(raw[:limit])
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; returns the path.
 
@@ -36,7 +47,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """
     path = Path(path)
     directory = path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{short_name(path.name)}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

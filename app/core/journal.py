@@ -54,7 +54,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
 from .decisions import KEEP, REJECT, CullResult
-from .fsutil import atomic_write_text, fsync_dir
+from .fsutil import atomic_write_text, fsync_dir, short_name
 from .scan import display_path
 from .xmp import existing_sidecars
 
@@ -162,9 +162,14 @@ def _move_noclobber(src: Path, dst: Path) -> None:
     os.unlink(src)
 
 
+def _part_path(dst: Path) -> Path:
+    """The temporary name a copy is written to (short enough even for a 255-byte ``dst`` name)."""
+    return dst.with_name("." + short_name(dst.name) + _PART)
+
+
 def _copy_verified(src: Path, dst: Path) -> str:
     """Copy ``src`` to ``dst`` via a ``.part`` file, verify by SHA-256, never overwrite; returns the hash."""
-    part = dst.with_name("." + dst.name + _PART)
+    part = _part_path(dst)
     h = hashlib.sha256()
     with open(src, "rb") as fin, open(part, "xb") as fout:
         while chunk := fin.read(_CHUNK):
@@ -430,7 +435,7 @@ def _revert_move(folder: Path, op: dict, entry: dict | None, rep: UndoReport) ->
 
 def _revert_copy(folder: Path, op: dict, entry: dict | None, rep: UndoReport) -> None:
     src, dst = _abs(folder, op["src"]), _abs(folder, op["dst"])
-    dst.with_name("." + dst.name + _PART).unlink(missing_ok=True)
+    _part_path(dst).unlink(missing_ok=True)
     if entry is not None and entry.get("status") != "done":
         return
     if not os.path.lexists(dst):

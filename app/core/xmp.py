@@ -84,6 +84,14 @@ def sidecar_target(path: str | os.PathLike, companions: Iterable[str | os.PathLi
     return files[0]
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False too where the name cannot exist (a 255-byte photo name + ``.xmp``)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def sidecar_path(photo: str | os.PathLike, naming: str = "replace") -> Path:
     """Sidecar path of ``photo`` for a naming style; an existing ``.XMP`` variant wins."""
     photo = Path(photo)
@@ -97,7 +105,7 @@ def sidecar_path(photo: str | os.PathLike, naming: str = "replace") -> Path:
     if photo.suffix.lower() == ".xmp":
         raise ValueError(f"{photo} is itself a sidecar")
     for c in candidates:
-        if c.exists():
+        if _is_file(c):
             return c
     return candidates[0]
 
@@ -110,7 +118,7 @@ def existing_sidecars(photo: str | os.PathLike) -> list[Path]:
     found: list[Path] = []
     for n in names:
         p = photo.with_name(n)
-        if p.is_file() and not any(p.samefile(q) for q in found):  # .xmp/.XMP on case-insensitive FS
+        if _is_file(p) and not any(p.samefile(q) for q in found):  # .xmp/.XMP on case-insensitive FS
             found.append(p)
     return found
 
