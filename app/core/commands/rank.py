@@ -25,10 +25,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.commands import common
 from app.core.commands.common import (
     CommandError,
     add_scoring_args,
-    load_scorer_from_args,
     positive_int,
     relative_display,
     run_scoring,
@@ -115,7 +115,7 @@ def _write_heatmaps(args, scorer, rows: list[RankedRow], out_dir: Path) -> int:
 
     from app.core.decode import DecodeError, load_image
 
-    model = scorer if args.backend == "torch" else load_scorer_from_args(args, backend="torch")
+    model = scorer if args.backend == "torch" else common.load_scorer_from_args(args, backend="torch")
     out_dir.mkdir(parents=True, exist_ok=True)
     written = 0
     for r in rows:
@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(os.path.abspath(args.folder))
     if not root.is_dir():
         raise CommandError(f"not a folder: {display_path(args.folder)}")
-    scorer = load_scorer_from_args(args)
+    scorer = common.load_scorer_from_args(args)  # looked up at call time (one place to swap it)
     results = run_scoring(args, scorer=scorer)
     rows = rank_results(results)
     if not rows:
