@@ -182,8 +182,13 @@ def evil_pickle(tmp_path, name):
 
 
 def test_pickled_code_in_checkpoints_never_runs(tmp_path):
+    control = tmp_path / "control"
+    control.mkdir()
+    _, control_raw, control_marker = evil_pickle(control, "weights.pth")
+    pickle.loads(control_raw.read_bytes())  # the control: a plain unpickle does run the payload
+    assert control_marker.exists()
     pth, raw, marker = evil_pickle(tmp_path, "weights.pth")
-    with pytest.raises(pickle.UnpicklingError):  # the proof the payload is live: a plain load runs it
+    with pytest.raises(pickle.UnpicklingError):
         torch.load(raw, weights_only=True)
     assert not marker.exists()
     # 1. a model folder whose weights file is a pickle (renamed .pth/.bin)
