@@ -8,6 +8,8 @@
   when there is none, one decimal otherwise).
 * :func:`write_json` -> a JSON array of ``{"path", "score", "decision",
   "reason"}`` objects (score ``null`` when there is none).
+* Given ``reasons`` (path -> labels such as ``"blurry"``), both get a last
+  ``reasons`` column: labels joined by ``"; "`` in CSV, a list in JSON.
 
 ``decision`` is the verdict: ``keep``, ``reject`` or ``needs review``.
 Paths whose names are not valid UTF-8 are written with ``\\xNN`` escapes
@@ -36,17 +38,21 @@ def _abs(path: Path) -> str:
     return display_path(os.path.abspath(path))
 
 
-def rows(results: Iterable[CullResult]) -> list[dict]:
-    """One plain dict per result: path (absolute), score (1 decimal or None), decision, reason."""
-    return [
-        {
+def rows(results: Iterable[CullResult], reasons: dict[Path, list[str]] | None = None) -> list[dict]:
+    """One plain dict per result: path (absolute), score (1 decimal or None), decision, reason
+    and, when ``reasons`` (path -> labels of :mod:`app.core.reasons`) is given, ``reasons``."""
+    out = []
+    for r in results:
+        row = {
             "path": _abs(r.path),
             "score": None if r.score is None else round(float(r.score), 1),
             "decision": r.verdict,
             "reason": r.reason,
         }
-        for r in results
-    ]
+        if reasons is not None:
+            row["reasons"] = list(reasons.get(Path(r.path), []))
+        out.append(row)
+    return out
 
 
 def write_lists(results: Iterable[CullResult], out_dir: str | os.PathLike) -> dict[str, Path]:
@@ -63,19 +69,22 @@ def write_lists(results: Iterable[CullResult], out_dir: str | os.PathLike) -> di
     return written
 
 
-def write_csv(results: Iterable[CullResult], path: str | os.PathLike) -> Path:
+def write_csv(results: Iterable[CullResult], path: str | os.PathLike,
+              reasons: dict[Path, list[str]] | None = None) -> Path:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["path", "score", "decision", "reason"])
-    for row in rows(results):
+    writer.writerow(["path", "score", "decision", "reason"] + (["reasons"] if reasons is not None else []))
+    for row in rows(results, reasons):
         score = "" if row["score"] is None else f"{row['score']:.1f}"
-        writer.writerow([row["path"], score, row["decision"], row["reason"]])
+        extra = ["; ".join(row["reasons"])] if reasons is not None else []
+        writer.writerow([row["path"], score, row["decision"], row["reason"]] + extra)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(path, buf.getvalue())
 
 
-def write_json(results: Iterable[CullResult], path: str | os.PathLike) -> Path:
+def write_json(results: Iterable[CullResult], path: str | os.PathLike,
+               reasons: dict[Path, list[str]] | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(path, json.dumps(rows(results), indent=2, ensure_ascii=False) + "\n")
+    return atomic_write_text(path, json.dumps(rows(results, reasons), indent=2, ensure_ascii=False) + "\n")

@@ -121,7 +121,7 @@ def _reblur_ratios(y: np.ndarray, n: int) -> np.ndarray:
         d1 = _step_diff(_line_mean(y, n, dy, dx), dy, dx)
         total = float(d0.sum())
         lost = float(np.maximum(0.0, d0 - d1).sum())
-        out.append(1.0 - lost / total if total > 1e-6 else 1.0)
+        out.append(1.0 - lost / total if total > 1e-6 else 0.0)  # no detail: no evidence of blur
     return np.array(out)
 
 

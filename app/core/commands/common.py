@@ -28,6 +28,7 @@ __all__ = [
     "load_scorer_from_args",
     "run_scoring",
     "relative_display",
+    "run_analysis",
 ]
 
 
@@ -120,3 +121,29 @@ def run_scoring(args: argparse.Namespace, scorer: Scorer | None = None,
         if cache is not None:
             cache.close()
     return results
+
+
+def run_analysis(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -> dict:
+    """Reasons, hashes and capture times (:mod:`app.core.analysis`) of every photo in ``args.folder``.
+
+    Cached like scores (unless ``--no-cache``); returns ``{path: Analysis}``.
+    """
+    from app.core.analysis import analyze_items
+
+    root = Path(os.path.abspath(args.folder))
+    items = scan_folder(root, recursive=args.recursive, exclude=exclude)
+    cache = None if args.no_cache else Cache()
+    from tqdm import tqdm
+
+    out = {}
+    try:
+        with tqdm(total=len(items), unit="photo", desc="analysing", file=sys.stderr,
+                  disable=not args.progress, dynamic_ncols=True) as bar, \
+                closing(analyze_items(items, cache, workers=args.workers)) as gen:
+            for a in gen:
+                out[a.path] = a
+                bar.update(1)
+    finally:
+        if cache is not None:
+            cache.close()
+    return out

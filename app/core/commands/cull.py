@@ -1,7 +1,10 @@
 """``photocull cull FOLDER``: score, decide keep/reject, export, optionally sort into folders.
 
 Steps: score the folder (same options as ``rank``), auto-cull
-(``--keep-top 30%`` or ``--threshold 60``), then, as asked: keep/reject/review
+(``--keep-top 30%``, ``--threshold 60``, or ``--best-of-burst``: keep the best
+shot of each burst of similar photos taken within ``--burst-gap`` seconds,
+reject the rest of it; with ``--threshold`` single shots below it are
+rejected too), then, as asked: keep/reject/review
 lists (``--lists [DIR]``, default DIR: the folder), ``--csv F``, ``--json F``,
 XMP sidecars (``--xmp``, ``--xmp-naming replace|append``), and finally
 ``--move`` or ``--copy`` into ``Keep/`` and ``Reject/`` (journaled; revert with
@@ -20,7 +23,9 @@ import sys
 from pathlib import Path
 
 from app.core import export, journal, xmp
-from app.core.commands.common import CommandError, add_scoring_args, relative_display, run_scoring
+from app.core.analysis import burst_groups
+from app.core.bursts import MAX_GAP_S, cull_best_of_burst
+from app.core.commands.common import CommandError, add_scoring_args, relative_display, run_analysis, run_scoring
 from app.core.decisions import KEEP, REJECT, REVIEW, LABEL_COLOURS, Labels, cull_threshold, cull_top, parse_fraction
 from app.core.scan import display_path, scan_folder
 
@@ -60,10 +65,17 @@ def register(subparsers) -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[1],
     )
     add_scoring_args(p)
-    how = p.add_mutually_exclusive_group(required=True)
+    how = p.add_mutually_exclusive_group()
     how.add_argument("--keep-top", type=_fraction, metavar="PCT",
                      help="keep the best PCT of the scored photos, e.g. 30%% (ties at the cut are kept)")
     how.add_argument("--threshold", type=_threshold, metavar="T", help="keep photos scoring T or more (0-100)")
+    p.add_argument("--best-of-burst", action="store_true",
+                   help="keep the best shot of each burst / near-duplicate group, reject the others "
+                        "(with --threshold: also reject single shots below it)")
+    p.add_argument("--burst-gap", type=float, default=MAX_GAP_S, metavar="S",
+                   help=f"most seconds between two shots of one burst (default {MAX_GAP_S:g})")
+    p.add_argument("--no-reasons", dest="reasons", action="store_false",
+                   help="leave the reasons column (blurry, noisy, ...) out of --csv/--json")
     p.add_argument("--lists", nargs="?", const="", metavar="DIR",
                    help="write keep.txt / reject.txt / review.txt into DIR (default: the folder)")
     p.add_argument("--csv", metavar="FILE", help="write path,score,decision,reason as CSV")
@@ -84,6 +96,10 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    if args.best_of_burst and args.keep_top is not None:
+        raise CommandError("--best-of-burst combines with --threshold, not with --keep-top")
+    if not args.best_of_burst and args.keep_top is None and args.threshold is None:
+        raise CommandError("choose how to cull: --keep-top PCT, --threshold T or --best-of-burst")
     folder = Path(os.path.abspath(args.folder))
     if not folder.is_dir():
         raise CommandError(f"not a folder: {display_path(args.folder)}")
@@ -109,7 +125,15 @@ def run(args) -> int:
         return 1
 
     labels = Labels(keep=args.keep_label, reject=args.reject_label)
-    if args.keep_top is not None:
+    analyses = run_analysis(args, exclude=exclude) \
+        if args.best_of_burst or (args.reasons and (args.csv or args.json)) else {}
+    if args.best_of_burst:
+        groups = burst_groups(analyses.values(), {r.path: r.score for r in scored}, max_gap=args.burst_gap)
+        results = cull_best_of_burst(scored, groups, args.threshold, labels)
+        n_bursts = len({g.group for g in groups.values() if g.is_burst})
+        rule = f"best of each of {n_bursts} burst(s) kept" + \
+            (f", single shots scoring >= {args.threshold:g} kept" if args.threshold is not None else "")
+    elif args.keep_top is not None:
         results = cull_top(scored, args.keep_top, labels)
         rule = f"best {args.keep_top * 100:g}% kept"
     else:
@@ -125,10 +149,11 @@ def run(args) -> int:
     if args.lists is not None:
         written = export.write_lists(results, args.lists or folder)
         print("lists: " + ", ".join(display_path(p) for p in written.values()))
+    reasons = {p: a.labels for p, a in analyses.items()} if args.reasons else None
     if args.csv:
-        print(f"csv: {display_path(export.write_csv(results, args.csv))}")
+        print(f"csv: {display_path(export.write_csv(results, args.csv, reasons))}")
     if args.json:
-        print(f"json: {display_path(export.write_json(results, args.json))}")
+        print(f"json: {display_path(export.write_json(results, args.json, reasons))}")
 
     if args.xmp:
         n, failed = 0, []

@@ -5,10 +5,12 @@ status, file; photos that failed are listed after the ranked ones with their
 reason). ``--top N`` limits the table (and ``--heatmaps``) to the N best;
 ``--csv``/``--json`` always hold every photo:
 
-* CSV columns ``path,score,rank,status,error`` (absolute path; score with
-  one decimal, empty when it failed; rank empty when it failed);
-* JSON: an array of ``{"path", "score", "rank", "status", "error"}`` objects
-  (``null`` score/rank when it failed).
+* CSV columns ``path,score,rank,status,error,reasons`` (absolute path; score
+  with one decimal, empty when it failed; rank empty when it failed; reasons:
+  the defects found, e.g. ``blurry; noisy``, see ``app/core/reasons.py``);
+* JSON: an array of ``{"path", "score", "rank", "status", "error", "reasons"}``
+  objects (``null`` score/rank when it failed; reasons a list of labels).
+  ``--no-reasons`` leaves the reasons column out (no second decode).
 
 Exit status: 0 when at least one photo was scored, 1 when none could be
 (including an empty folder), 2 for usage and model-loading errors.
@@ -31,6 +33,7 @@ from app.core.commands.common import (
     add_scoring_args,
     positive_int,
     relative_display,
+    run_analysis,
     run_scoring,
 )
 from app.core.engine import ScoreResult
@@ -66,6 +69,8 @@ def register(subparsers) -> None:
     out.add_argument("--top", type=positive_int, metavar="N", help="print only the N best (files keep all)")
     out.add_argument("--csv", type=Path, metavar="FILE", help="write path,score,rank,status,error as CSV")
     out.add_argument("--json", type=Path, metavar="FILE", help="write the same rows as JSON")
+    out.add_argument("--no-reasons", dest="reasons", action="store_false",
+                     help="leave the reasons column (blurry, noisy, ...) out of --csv/--json")
     out.add_argument("--heatmaps", type=Path, metavar="DIR",
                      help="write Grad-CAM overlays (PNG) of the listed photos into DIR (uses the torch model)")
     out.add_argument("--heatmap-mode", choices=("low", "high"), default="low",
@@ -77,19 +82,23 @@ def _score_text(score: float | None) -> str:
     return "" if score is None else f"{score:.1f}"
 
 
-def _write_csv(rows: list[RankedRow], path: Path) -> None:
+def _write_csv(rows: list[RankedRow], path: Path, reasons: dict[Path, list[str]] | None) -> None:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["path", "score", "rank", "status", "error"])
+    writer.writerow(["path", "score", "rank", "status", "error"] + (["reasons"] if reasons is not None else []))
     for r in rows:
+        extra = ["; ".join(reasons.get(r.path, []))] if reasons is not None else []
         writer.writerow([display_path(r.path), _score_text(r.score), "" if r.rank is None else r.rank,
-                         r.status, r.error])
+                         r.status, r.error] + extra)
     atomic_write_text(path, buf.getvalue())
 
 
-def _write_json(rows: list[RankedRow], path: Path) -> None:
+def _write_json(rows: list[RankedRow], path: Path, reasons: dict[Path, list[str]] | None) -> None:
     data = [{"path": display_path(r.path), "score": None if r.score is None else round(r.score, 1),
              "rank": r.rank, "status": r.status, "error": r.error} for r in rows]
+    if reasons is not None:
+        for d, r in zip(data, rows):
+            d["reasons"] = list(reasons.get(r.path, []))
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -147,10 +156,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"photocull: no photos found in {display_path(root)}", file=sys.stderr)
         return 1
     _print_table(rows, root, args.top)
+    reasons = None
+    if args.reasons and (args.csv is not None or args.json is not None):
+        reasons = {p: a.labels for p, a in run_analysis(args).items()}
     if args.csv is not None:
-        _write_csv(rows, args.csv)
+        _write_csv(rows, args.csv, reasons)
     if args.json is not None:
-        _write_json(rows, args.json)
+        _write_json(rows, args.json, reasons)
     ranked = [r for r in rows if r.rank is not None]
     if args.heatmaps is not None and ranked:
         n = _write_heatmaps(args, scorer, ranked[: args.top] if args.top else ranked, args.heatmaps)

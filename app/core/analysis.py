@@ -1,0 +1,125 @@
+"""Per-photo analysis besides the score: reason indicators, perceptual hash, capture time.
+
+:func:`analyze_items` decodes each photo once at the reduced size of
+:data:`app.core.reasons.ANALYSIS_SIDE` (in a small thread pool) and yields one
+:class:`Analysis` per item: the 0-1 indicators of :func:`app.core.reasons.analyze`,
+the :func:`app.core.bursts.dhash` and the capture time of
+:func:`app.core.bursts.capture_time`. Results are cached in the photocull cache
+(table ``analysis``, keyed like scores by path + size + mtime_ns, plus the
+analysis version), so a second run costs no decode. Per-file problems become
+an :class:`Analysis` with ``error`` set, never exceptions.
+
+:func:`burst_groups` groups analysed photos with their scores.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.core import bursts, reasons
+from app.core.cache import Cache, path_key
+from app.core.decode import DecodeError, load_image, read_exif_summary
+from app.core.scan import PhotoItem
+
+__all__ = ["VERSION", "Analysis", "analyze_item", "analyze_items", "burst_groups", "describe"]
+
+VERSION = f"r{reasons.VERSION}-h1"
+_TABLE = """CREATE TABLE IF NOT EXISTS analysis (
+    path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    version TEXT NOT NULL, data TEXT NOT NULL)"""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    path: Path
+    indicators: dict[str, float] = field(default_factory=dict)
+    hash: int | None = None
+    taken: float | None = None
+    error: str = ""
+    cached: bool = False
+
+    @property
+    def labels(self) -> list[str]:
+        return reasons.labels(self.indicators)
+
+    def to_json(self) -> str:
+        return json.dumps({"indicators": self.indicators, "hash": self.hash, "taken": self.taken,
+                           "error": self.error})
+
+
+def analyze_item(item: PhotoItem) -> Analysis:
+    """Decode and analyse one photo (never raises)."""
+    taken_fallback = item.mtime_ns / 1e9 if item.mtime_ns else None
+    if not item.ok:
+        return Analysis(item.path, taken=taken_fallback, error=item.error)
+    try:
+        img = load_image(item.path, min_side=reasons.ANALYSIS_SIDE)
+        indicators = reasons.analyze(img)
+        h = bursts.dhash(img)
+    except DecodeError as exc:
+        return Analysis(item.path, taken=taken_fallback, error=exc.reason)
+    except Exception as exc:  # noqa: BLE001 - one odd file must not end the run
+        return Analysis(item.path, taken=taken_fallback, error=f"analysis failed: {type(exc).__name__}: {exc}")
+    taken = bursts.capture_time(item.path, item.mtime_ns, read_exif_summary(item.path))
+    return Analysis(item.path, indicators, h, taken)
+
+
+# The analysis table lives in the photocull cache file; Cache's transaction helpers are used so
+# that its lock and WAL settings apply (app.core-internal use).
+def _cached(cache: Cache, items: list[PhotoItem]) -> dict[Path, Analysis]:
+    with cache._tx() as conn:
+        conn.execute(_TABLE)
+    out = {}
+    for it in items:
+        rows = cache._query("SELECT data FROM analysis WHERE path = ? AND size = ? AND mtime_ns = ? "
+                            "AND version = ?", [path_key(it.path), it.size, it.mtime_ns, VERSION])
+        if rows:
+            d = json.loads(rows[0][0])
+            out[it.path] = Analysis(it.path, d["indicators"], d["hash"], d["taken"], d["error"], cached=True)
+    return out
+
+
+def _store(cache: Cache, rows: list[tuple[PhotoItem, Analysis]]) -> None:
+    with cache._tx() as conn:
+        conn.executemany("INSERT OR REPLACE INTO analysis VALUES (?, ?, ?, ?, ?)",
+                         [(path_key(it.path), it.size, it.mtime_ns, VERSION, a.to_json()) for it, a in rows])
+
+
+def analyze_items(items: Iterable[PhotoItem], cache: Cache | None = None, workers: int = 2,
+                  chunk: int = 16) -> Iterator[Analysis]:
+    """Analyses of ``items``: cache hits first, then the rest as they are computed (in chunks).
+
+    Only analyses of readable files are cached (a failure is retried next time). The caller may
+    stop iterating between chunks.
+    """
+    items = list(items)
+    hits = _cached(cache, [it for it in items if it.ok]) if cache is not None else {}
+    yield from hits.values()
+    todo = [it for it in items if it.path not in hits]
+    if not todo:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="photocull-analyze") as pool:
+        for start in range(0, len(todo), chunk):
+            part = todo[start:start + chunk]
+            done = list(pool.map(analyze_item, part))
+            if cache is not None:
+                _store(cache, [(it, a) for it, a in zip(part, done) if not a.error and it.ok])
+            yield from done
+
+
+def burst_groups(analyses: Iterable[Analysis], scores: dict[Path, float | None],
+                 max_gap: float = bursts.MAX_GAP_S,
+                 max_distance: int = bursts.MAX_DISTANCE) -> dict[Path, bursts.BurstInfo]:
+    """:func:`app.core.bursts.group_bursts` over analysed photos with their scores."""
+    shots = [bursts.Shot(a.path, a.taken, a.hash, scores.get(a.path)) for a in analyses]
+    return bursts.group_bursts(shots, max_gap, max_distance)
+
+
+def describe(a: Analysis | None) -> str:
+    """The labels as one export field: ``"blurry; noisy"`` (empty when none fire)."""
+    return "; ".join(a.labels) if a is not None else ""
+
