@@ -20,7 +20,7 @@ from app.core.commands.common import CommandError
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 # Sub-commands, in the order ``--help`` lists them.
-COMMANDS = ("rank", "cull", "undo")
+COMMANDS = ("rank", "cull", "undo", "learn")
 
 
 def build_parser() -> argparse.ArgumentParser:
