@@ -132,3 +132,26 @@ def test_thumbnail_is_small_jpeg_and_cached(tmp_path, cache):
     p.write_bytes(b"")  # a cached thumbnail is served without decoding only while the file is unchanged
     with pytest.raises(Exception, match="empty file"):
         make_thumbnail(p, size=256, cache=cache)
+
+
+def test_score_items_caches_thumbnails_from_the_same_decode(tmp_path, cache, monkeypatch):
+    root = tmp_path / "photos"
+    for i in range(3):
+        write_photo(root / f"p{i}.jpg", grey=60 * i, size=(1200, 800))
+    (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    decodes = []
+    real_load = engine.load_image
+    monkeypatch.setattr(engine, "load_image", lambda *a, **kw: decodes.append(a[0]) or real_load(*a, **kw))
+    results = list(score_folder(root, FakeScorer(), cache, batch_size=2, thumb_size=256))
+    assert sorted(r.status for r in results) == ["error", "ok", "ok", "ok"]
+    assert len(decodes) == 4  # one decode per photo, thumbnails included
+    for i in range(3):
+        p = root / f"p{i}.jpg"
+        st = p.stat()
+        stored = cache.get_thumbnail(p, st.st_size, st.st_mtime_ns, 256)
+        # byte-identical to what the viewer's make_thumbnail would have produced by decoding again
+        assert stored is not None and stored == make_thumbnail(p, size=256)
+    st = (root / "broken.png").stat()
+    assert cache.get_thumbnail(root / "broken.png", st.st_size, st.st_mtime_ns, 256) is None
+    # without a cache the option does nothing (and nothing fails)
+    assert len(list(score_folder(root, FakeScorer(), None, thumb_size=256))) == 4

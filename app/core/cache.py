@@ -248,9 +248,14 @@ class Cache:
 
     def put_thumbnail(self, path: str | os.PathLike, size: int, mtime_ns: int, thumb_size: int,
                       jpeg: bytes) -> None:
+        self.put_thumbnails([(path, size, mtime_ns, thumb_size, jpeg)])
+
+    def put_thumbnails(self, rows: Iterable[tuple[str | os.PathLike, int, int, int, bytes]]) -> None:
+        """Store ``(path, size, mtime_ns, thumb_size, jpeg)`` rows in one transaction."""
+        data = [(path_key(p), thumb_size, size, mtime, sqlite3.Binary(jpeg))
+                for p, size, mtime, thumb_size, jpeg in rows]
         with self._tx() as conn:
-            conn.execute("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?, ?, ?)",
-                         (path_key(path), thumb_size, size, mtime_ns, sqlite3.Binary(jpeg)))
+            conn.executemany("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?, ?, ?)", data)
 
     def get_exif(self, path: str | os.PathLike, size: int, mtime_ns: int) -> dict | None:
         rows = self._query("SELECT summary FROM exif WHERE path = ? AND size = ? AND mtime_ns = ?",

@@ -10,9 +10,18 @@ from PIL import Image
 from app.core.cache import Cache
 from app.core.decode import DecodeError, load_image
 
-__all__ = ["make_thumbnail", "THUMB_SIZE"]
+__all__ = ["encode_thumbnail", "make_thumbnail", "THUMB_SIZE"]
 
 THUMB_SIZE = 256
+
+
+def encode_thumbnail(img: Image.Image, size: int = THUMB_SIZE, quality: int = 85) -> bytes:
+    """JPEG bytes of an already decoded RGB image fitted into ``size``×``size`` (``img`` is kept)."""
+    img = img.copy()
+    img.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, optimize=True)
+    return buf.getvalue()
 
 
 def make_thumbnail(path: str | os.PathLike, size: int = THUMB_SIZE, cache: Cache | None = None,
@@ -32,11 +41,7 @@ def make_thumbnail(path: str | os.PathLike, size: int = THUMB_SIZE, cache: Cache
         hit = cache.get_thumbnail(path, st.st_size, st.st_mtime_ns, size)
         if hit is not None:
             return hit
-    img = load_image(path, min_side=size)
-    img.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=quality, optimize=True)
-    data = buf.getvalue()
+    data = encode_thumbnail(load_image(path, min_side=size), size, quality)
     if cache is not None:
         cache.put_thumbnail(path, st.st_size, st.st_mtime_ns, size, data)
     return data
