@@ -1,0 +1,1 @@
+"""photocull performance harness (``python -m benchmarks.run --help``); not part of the app."""

@@ -1,0 +1,344 @@
+"""photocull benchmark harness (not a unit test).
+
+    python -m benchmarks.run --n 200                  # full run on 200 24 MP JPEGs + mixed folder
+    python -m benchmarks.run --n 8 --quick            # a smoke run for a busy machine
+    python -m benchmarks.run --n 0 --scale 1000,10000 # memory flatness / re-open on big folders
+
+Every scenario runs in its own child process (``benchmarks.scenarios``) so peak RSS numbers do
+not mix. Workloads are generated once into ``benchmarks/out/workload`` (gitignored). Prints a
+table, writes ``benchmarks/out/report.json`` and, with ``--write-results``, replaces the
+generated block of ``benchmarks/RESULTS.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import workload
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = workload.OUT_DIR
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
+STANDIN = {"backbone": "efficientnet_lite0", "activation": "gated", "image_size": 320, "pretrained": True}
+
+TARGETS = {
+    "e2e_images_per_s": 40.0,
+    "vs_brisque": 20.0,
+    "onnx_vs_torch": 1.5,
+    "max_abs_diff_0_100": 1e-3,
+    "peak_rss_mb": 1536.0,
+    "reopen_s": 2.0,
+    "first_thumbnail_s": 1.0,
+}
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- setup
+def resolve_model(path: str | None) -> tuple[Path, str]:
+    """The model folder to benchmark (and a description); builds the stand-in when needed."""
+    from model.paths import default_model_dir
+
+    if path:
+        return Path(path), f"given: {path}"
+    default = default_model_dir()
+    if (default / "config.json").is_file():
+        return default, "embedded default model"
+    folder = OUT / "standin-lite0-320"
+    if not (folder / "config.json").is_file():
+        log(f"no embedded default model yet: building the stand-in {STANDIN} in {folder}")
+        from model import create_model, load_model
+
+        create_model(**STANDIN).save(folder)
+        # re-save as load_model rebuilds it (pretrained=False in config.json): the ONNX export
+        # refuses a config.json that differs from the loaded model's config
+        load_model(folder).save(folder)
+    return folder, f"stand-in: create_model({', '.join(f'{k}={v!r}' for k, v in STANDIN.items())}), untrained head"
+
+
+def ensure_onnx(model_dir: Path) -> None:
+    from model import load_scorer
+
+    load_scorer(model_dir, backend="onnx", device="cpu")  # exports model.onnx once when missing/stale
+
+
+def machine() -> dict:
+    import onnxruntime
+    import PIL
+    import torch
+    from PIL import features
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        ram_gb = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        ram_gb = None
+    return {
+        "cpu": cpu, "logical_cores": os.cpu_count(), "ram_gb": ram_gb,
+        "os": platform.platform(), "python": platform.python_version(),
+        "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+        "onnxruntime": onnxruntime.__version__, "pillow": PIL.__version__,
+        "libjpeg_turbo": features.version("jpg"),
+    }
+
+
+def loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):
+        return None
+
+
+def scenario(name: str, **args) -> dict:
+    """Run one scenario in a fresh Python process; returns its RESULT dict."""
+    t0 = time.perf_counter()
+    load_before = loadavg()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.scenarios", name, json.dumps(args, default=str)],
+                          cwd=ROOT, capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"scenario {name} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    result = json.loads(lines[-1][len("RESULT "):])
+    result["loadavg_1min"] = [load_before, loadavg()]
+    log(f"  {name:16s} {time.perf_counter() - t0:6.1f} s  "
+        + ", ".join(f"{k}={v:.3g}" for k, v in result.items() if isinstance(v, float) and not k.startswith("load")))
+    return result
+
+
+# --------------------------------------------------------------------------- the run
+def run(args) -> dict:
+    OUT.mkdir(parents=True, exist_ok=True)
+    model_dir, model_desc = resolve_model(args.model)
+    ensure_onnx(model_dir)
+    report = {"command": "python -m benchmarks.run " + " ".join(sys.argv[1:]), "machine": machine(),
+              "model": {"path": str(model_dir), "what": model_desc,
+                        "image_size": json.loads((model_dir / "config.json").read_text())["image_size"]},
+              "settings": {"batch": args.batch, "workers": args.workers, "thumbs": args.thumbs},
+              "loadavg_start": loadavg(), "results": {}}
+    res = report["results"]
+    tmp = Path(tempfile.mkdtemp(prefix="photocull-bench-"))
+    common = {"model": str(model_dir), "batch": args.batch, "workers": args.workers}
+    prof = (lambda tag: str(OUT / f"profile-{tag}.txt")) if args.profile else (lambda tag: None)
+    try:
+        if args.n:
+            large = workload.large_jpegs(args.n, jobs=args.jobs, log=log)
+            report["workload"] = {"large": {"folder": str(large), **workload.describe(large),
+                                            "pixels": "6000x4000"}}
+            log(f"large JPEGs: {report['workload']['large']}")
+            res["inference"] = scenario("inference", **common, folder=str(large), limit=min(args.n, 32),
+                                        repeats=1 if args.quick else 3)
+            res["stages"] = scenario("stages", **common, folder=str(large), limit=min(args.n, 16),
+                                     repeats=1 if args.quick else 2)
+            for backend in args.backends:
+                res[f"photocull_{backend}"] = scenario(
+                    "photocull", **common, backend=backend, folder=str(large), thumbs=args.thumbs,
+                    cache=str(tmp / f"{backend}.sqlite3"), profile=prof(backend))
+            res["first_thumbnail"] = scenario("first_thumbnail", folder=str(large), workers=args.workers,
+                                              screen=args.screen, cache=str(tmp / "cold.sqlite3"))
+            warm = args.backends[-1]
+            res["reopen"] = scenario("reopen", **common, backend=warm, folder=str(large), screen=args.screen,
+                                     cache=str(tmp / f"{warm}.sqlite3"))
+            res["brisque"] = scenario("brisque", folder=str(large), limit=min(args.n, args.brisque_n))
+            res["laplacian"] = scenario("laplacian", folder=str(large), limit=args.n)
+            if args.mixed:
+                mixed = workload.mixed_folder(args.mixed, log=log)
+                report["workload"]["mixed"] = {"folder": str(mixed), **workload.describe(mixed)}
+                res["mixed_onnx"] = scenario("photocull", **common, backend="onnx", folder=str(mixed),
+                                             thumbs=args.thumbs, cache=str(tmp / "mixed.sqlite3"))
+        for count in args.scale:
+            folder = workload.scale_folder(count, log=log)
+            report.setdefault("workload", {})[f"scale_{count}"] = {"folder": str(folder), "photos": count,
+                                                                   "pixels": "1600x1067"}
+            cache = str(tmp / f"scale-{count}.sqlite3")
+            res[f"scale_{count}_first_thumbnail"] = scenario(
+                "first_thumbnail", folder=str(folder), workers=args.workers, screen=args.screen,
+                cache=str(tmp / f"scale-{count}-cold.sqlite3"))
+            res[f"scale_{count}_photocull"] = scenario("photocull", **common, backend="onnx", folder=str(folder),
+                                                       thumbs=args.thumbs, cache=cache)
+            res[f"scale_{count}_reopen"] = scenario("reopen", **common, backend="onnx", folder=str(folder),
+                                                    screen=args.screen, cache=cache)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report["loadavg_end"] = loadavg()
+    return report
+
+
+# --------------------------------------------------------------------------- output
+def _ok(value, target, higher_is_better=True) -> str:
+    if value is None:
+        return ""
+    return "yes" if (value >= target if higher_is_better else value <= target) else "**no**"
+
+
+def table(report: dict) -> str:
+    r = report["results"]
+    rows = [("measure", "value", "target", "met")]
+
+    def add(label, value, fmt, target=None, higher=True):
+        if value is None:
+            return
+        rows.append((label, fmt.format(value), "" if target is None else ("≥ " if higher else "≤ ") + f"{target:g}",
+                     "" if target is None else _ok(value, target, higher)))
+
+    base = r.get("brisque", {}).get("images_per_s")
+    lap = r.get("laplacian", {}).get("images_per_s")
+    for backend in ("torch", "onnx"):
+        e = r.get(f"photocull_{backend}")
+        if not e:
+            continue
+        add(f"photocull {backend} end-to-end, 24 MP JPEG (images/s)", e["images_per_s"], "{:.2f}",
+            TARGETS["e2e_images_per_s"])
+        if base:
+            add(f"  … ÷ brisque package (×)", e["images_per_s"] / base, "{:.1f}", TARGETS["vs_brisque"])
+        if lap:
+            add(f"  … ÷ Laplacian variance (×)", e["images_per_s"] / lap, "{:.2f}")
+        add(f"  … peak RSS (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"], higher=False)
+        add(f"  … model load (s)", e["model_load_s"], "{:.2f}")
+    inf = r.get("inference")
+    if inf:
+        add("model only, torch eager (images/s)", inf["torch_images_per_s"], "{:.2f}")
+        add("model only, ONNX Runtime (images/s)", inf["onnx_images_per_s"], "{:.2f}")
+        add("ONNX ÷ torch (×)", inf["onnx_vs_torch"], "{:.2f}", TARGETS["onnx_vs_torch"])
+        add("max abs(ONNX − torch) on 0-100, unclipped", inf["max_abs_diff_0_100"], "{:.2e}",
+            TARGETS["max_abs_diff_0_100"], higher=False)
+    if base:
+        add("brisque package, full decode + score (images/s)", base, "{:.3f}")
+        add("  … peak RSS (MB)", r["brisque"]["peak_rss_mb"], "{:.0f}")
+    if lap:
+        add("Laplacian variance, OpenCV full decode (images/s)", lap, "{:.2f}")
+    m = r.get("mixed_onnx")
+    if m:
+        add("mixed folder (PNG/WebP/HEIC/DNG) onnx end-to-end (images/s)", m["images_per_s"], "{:.2f}")
+        add("  … decode errors", m["errors"], "{:d}")
+    ft = r.get("first_thumbnail")
+    if ft:
+        add("cold open: scan + first thumbnail (s)", ft["first_thumbnail_s"], "{:.3f}", TARGETS["first_thumbnail_s"],
+            higher=False)
+        add(f"cold open: first screen of {ft['screen']} thumbnails (s)", ft["first_screen_s"], "{:.3f}")
+    ro = r.get("reopen")
+    if ro:
+        add("warm re-open: scan + all scores from cache (s)", ro["reopen_scores_s"], "{:.3f}", TARGETS["reopen_s"],
+            higher=False)
+        add("warm re-open: + all thumbnails from cache (s)", ro["reopen_all_thumbnails_s"], "{:.3f}")
+    for key in sorted((k for k in r if k.endswith("_photocull") and k.startswith("scale_")),
+                      key=lambda k: int(k.split("_")[1])):
+        count = int(key.split("_")[1])
+        e, ro, ft = r[key], r[f"scale_{count}_reopen"], r[f"scale_{count}_first_thumbnail"]
+        add(f"{count} photos: end-to-end onnx (images/s)", e["images_per_s"], "{:.2f}")
+        add(f"{count} photos: peak RSS while scoring (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"],
+            higher=False)
+        add(f"{count} photos: cold scan + first thumbnail (s)", ft["first_thumbnail_s"], "{:.3f}",
+            TARGETS["first_thumbnail_s"], higher=False)
+        add(f"{count} photos: warm re-open, scan + all scores (s)", ro["reopen_scores_s"], "{:.3f}",
+            TARGETS["reopen_s"], higher=False)
+        add(f"{count} photos: warm re-open, + first screen of thumbnails (s)", ro["reopen_first_screen_s"], "{:.3f}")
+        add(f"{count} photos: re-open peak RSS (MB)", ro["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"],
+            higher=False)
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+STAGES = (("read_file_ms", "read the file"), ("full_decode_ms", "full-resolution decode (reference)"),
+          ("draft_decode_ms", "load_image draft decode (DCT-scaled)"), ("preprocess_ms", "preprocess (resize, normalise)"),
+          ("thumbnail_from_decode_ms", "thumbnail from that decode"),
+          ("make_thumbnail_ms", "make_thumbnail (its own decode)"),
+          ("onnx_1thread_ms", "ONNX Runtime inference, 1 thread"), ("torch_1thread_ms", "torch eager inference, 1 thread"),
+          ("pipeline_onnx_ms", "pipeline sum: draft decode + preprocess + thumbnail + ONNX"))
+
+
+def stage_table(st: dict) -> str:
+    lines = ["| stage (24 MP JPEG) | CPU ms per image |", "|---|---|"]
+    lines += [f"| {label} | {st[key]:.1f} |" for key, label in STAGES if key in st]
+    lines.append(f"| → bound on {os.cpu_count()} cores, perfect overlap | {st['bound_images_per_s']:.1f} images/s |")
+    return "\n".join(lines)
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    load = f"{report['loadavg_start']} at start, {report['loadavg_end']} at end"
+    parts = [
+        f"Command: `{report['command']}`  ",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M')}  ",
+        f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, {m['ram_gb']} GB RAM, {m['os']}  ",
+        f"Software: Python {m['python']}, torch {m['torch']} ({m['torch_threads']} threads), onnxruntime "
+        f"{m['onnxruntime']}, Pillow {m['pillow']} (libjpeg-turbo {m['libjpeg_turbo']})  ",
+        f"Model: {report['model']['what']} (image_size {report['model']['image_size']})  ",
+        f"Settings: {report['settings']}  ",
+        f"Load average (1 min): {load}"
+        + (" — **measured under load** (other jobs were running)" if (report['loadavg_start'] or 0) > 1.0 else ""),
+        "",
+        table(report),
+    ]
+    if "stages" in report["results"]:
+        parts += ["", "Where the CPU time goes (one thread per stage, `time.thread_time`):", "",
+                  stage_table(report["results"]["stages"])]
+    wl = report.get("workload", {})
+    if wl:
+        parts += ["", "Workloads: " + "; ".join(f"{k}: {v.get('files', v.get('photos'))} files"
+                                               + (f", {v['mean_mb']} MB mean" if "mean_mb" in v else "")
+                                               for k, v in wl.items())]
+    return "\n".join(parts)
+
+
+def write_results(report: dict) -> None:
+    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    RESULTS_MD.write_text(f"{head}{BEGIN}\n{markdown(report)}\n{END}{tail}")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=200, help="number of 24 MP JPEGs (0: skip those scenarios)")
+    p.add_argument("--quick", action="store_true", help="fewer repeats, 2 brisque images, no mixed folder")
+    p.add_argument("--scale", default="", help="comma-separated folder sizes for the memory/re-open test")
+    p.add_argument("--backends", default="torch,onnx")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--workers", type=int, default=2, help="decode threads")
+    p.add_argument("--thumbs", choices=("engine", "separate", "none"), default="engine")
+    p.add_argument("--screen", type=int, default=24, help="thumbnails in a first screen")
+    p.add_argument("--brisque-n", type=int, default=8, help="images scored with brisque (it is slow)")
+    p.add_argument("--mixed", type=int, default=3, help="files per format in the mixed folder (0: skip)")
+    p.add_argument("--model", help="model folder (default: embedded default, else the stand-in)")
+    p.add_argument("--jobs", type=int, default=1, help="processes generating the workload")
+    p.add_argument("--profile", action="store_true", help="pyinstrument profiles -> benchmarks/out/profile-*.txt")
+    p.add_argument("--write-results", action="store_true", help="update the generated block of RESULTS.md")
+    args = p.parse_args(argv)
+    args.backends = [b for b in args.backends.split(",") if b]
+    args.scale = [int(s) for s in args.scale.split(",") if s]
+    if args.quick:
+        args.brisque_n = min(args.brisque_n, 2)
+        args.mixed = 0
+    report = run(args)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    print(markdown(report))
+    if args.write_results:
+        write_results(report)
+        log(f"updated {RESULTS_MD}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""One benchmark scenario per child process: ``python -m benchmarks.scenarios NAME JSON_ARGS``.
+
+Each scenario prints one JSON line (prefixed ``RESULT ``) with its timings and the child's peak
+RSS, so the memory numbers of different scenarios never mix. Run them through ``benchmarks.run``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import threading
+import time
+from pathlib import Path
+
+T_START = time.perf_counter()
+
+
+class PeakRSS:
+    """Peak resident set size of this process: psutil sampled every 20 ms, and the kernel's
+    ``ru_maxrss`` high-water mark (exact on Linux/macOS); the larger of the two is reported."""
+
+    def __init__(self, interval: float = 0.02):
+        import psutil
+
+        self._proc = psutil.Process()
+        self._interval = interval
+        self.peak = self._proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak = max(self.peak, self._proc.memory_info().rss)
+
+    def current_mb(self) -> float:
+        return self._proc.memory_info().rss / 2**20
+
+    def stop_mb(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        maxrss *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+        return max(self.peak, maxrss) / 2**20
+
+
+def _photos(folder: str) -> list[Path]:
+    from app.core.scan import scan_folder
+
+    return [it.path for it in scan_folder(folder) if it.ok]
+
+
+def _scorer(a: dict):
+    from model import load_scorer
+
+    return load_scorer(a["model"], backend=a["backend"], device="cpu")
+
+
+# --------------------------------------------------------------------------- scenarios
+def photocull(a: dict, rss: PeakRSS) -> dict:
+    """End-to-end on a fresh cache: scan, decode + preprocess + score (engine) + thumbnails.
+
+    ``thumbs``: "engine" = thumbnails made by ``score_items`` from the scoring decode;
+    "separate" = scoring, then ``make_thumbnail`` per photo on ``workers`` threads (a second
+    decode, what a viewer asking for thumbnails on its own does); "none" = scoring only.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.core.cache import Cache
+    from app.core.engine import score_items
+    from app.core.scan import scan_folder
+    from app.core.thumbs import THUMB_SIZE, make_thumbnail
+
+    t0 = time.perf_counter()
+    scorer = _scorer(a)
+    t_load = time.perf_counter() - t0
+    rss_loaded = rss.current_mb()
+    cache = Cache(a["cache"])
+    t1 = time.perf_counter()
+    items = scan_folder(a["folder"])
+    first = None
+    scores: dict[str, float | None] = {}
+    errors = 0
+    for r in score_items(items, scorer, cache, batch_size=a["batch"], workers=a["workers"],
+                         thumb_size=THUMB_SIZE if a["thumbs"] == "engine" else None):
+        first = first if first is not None else time.perf_counter() - t1
+        scores[str(r.path)] = r.score
+        errors += r.status != "ok"
+    if a["thumbs"] == "separate":
+        with ThreadPoolExecutor(a["workers"]) as pool:
+            list(pool.map(lambda it: make_thumbnail(it.path, cache=cache), [it for it in items if it.ok]))
+    wall = time.perf_counter() - t1
+    cache.close()
+    n = len(scores)
+    return {"images": n, "errors": errors, "wall_s": wall, "images_per_s": n / wall if wall else 0.0,
+            "first_result_s": first, "model_load_s": t_load, "rss_after_load_mb": rss_loaded}
+
+
+def inference(a: dict, rss: PeakRSS) -> dict:
+    """Model only, same preprocessed batch through torch and ONNX: speed ratio and agreement."""
+    import numpy as np
+    import torch
+
+    from app.core.decode import load_image
+    from model import load_scorer
+    from model.onnx_backend import INPUT_NAME, OUTPUT_NAME
+
+    paths = _photos(a["folder"])[: a["limit"]]
+    t_m = load_scorer(a["model"], backend="torch", device="cpu")
+    o_m = load_scorer(a["model"], backend="onnx", device="cpu")
+    x = np.stack([t_m.preprocess(load_image(p, min_side=t_m.image_size)) for p in paths])
+    b = a["batch"]
+    out = {"images": len(x), "batch": b, "torch_threads": torch.get_num_threads()}
+    raw = {}
+    for name, scorer, run_raw in (
+        ("torch", t_m, lambda xb: t_m(torch.from_numpy(xb)).detach().numpy()),
+        ("onnx", o_m, lambda xb: o_m.session.run([OUTPUT_NAME], {INPUT_NAME: xb})[0]),
+    ):
+        scorer.predict_batch(x[:b])  # warm-up (allocations, ORT arena)
+        best = float("inf")
+        for _ in range(a["repeats"]):
+            t0 = time.perf_counter()
+            for i in range(0, len(x), b):
+                scorer.predict_batch(x[i:i + b])
+            best = min(best, time.perf_counter() - t0)
+        out[f"{name}_images_per_s"] = len(x) / best
+        with torch.no_grad():
+            raw[name] = np.concatenate([run_raw(x[i:i + b]) for i in range(0, len(x), b)]).astype(np.float64)
+    out["onnx_vs_torch"] = out["onnx_images_per_s"] / out["torch_images_per_s"]
+    # agreement on the unclipped 0-100 scale (clipping could hide differences of an untrained head)
+    out["max_abs_diff_0_100"] = float(np.max(np.abs(raw["onnx"] - raw["torch"])) * 100.0)
+    out["same_model_id"] = t_m.model_id == o_m.model_id
+    return out
+
+
+def brisque(a: dict, rss: PeakRSS) -> dict:
+    """The PyPI ``brisque`` package as a user would call it: full-resolution decode, then score."""
+    import numpy as np
+    from brisque import BRISQUE
+    from PIL import Image
+
+    class Brisque(BRISQUE):
+        # brisque 0.2.0 with numpy >= 2.x: some features are shape-(1,) arrays, which float()
+        # refuses; flattening them first is the only change (timing-neutral).
+        def scale_features(self, features):
+            return super().scale_features([np.asarray(f, dtype=np.float64).reshape(-1)[0] for f in features])
+
+    paths = _photos(a["folder"])[: a["limit"]]
+    obj = Brisque(url=False)
+    t0 = time.perf_counter()
+    for p in paths:
+        with Image.open(p) as img:
+            obj.score(np.asarray(img.convert("RGB")))
+    wall = time.perf_counter() - t0
+    return {"images": len(paths), "wall_s": wall, "images_per_s": len(paths) / wall}
+
+
+def laplacian(a: dict, rss: PeakRSS) -> dict:
+    """The common cheap sharpness check: OpenCV full decode, grey, variance of the Laplacian."""
+    import cv2
+
+    paths = _photos(a["folder"])[: a["limit"]]
+    t0 = time.perf_counter()
+    for p in paths:
+        grey = cv2.cvtColor(cv2.imread(str(p), cv2.IMREAD_COLOR), cv2.COLOR_BGR2GRAY)
+        cv2.Laplacian(grey, cv2.CV_64F).var()
+    wall = time.perf_counter() - t0
+    return {"images": len(paths), "wall_s": wall, "images_per_s": len(paths) / wall}
+
+
+def first_thumbnail(a: dict, rss: PeakRSS) -> dict:
+    """Opening a folder for the first time (empty cache): scan, then the first thumbnail and the
+    first screenful (``screen`` thumbnails on ``workers`` threads, as the GUI's pool does)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.core.cache import Cache
+    from app.core.scan import scan_folder
+    from app.core.thumbs import make_thumbnail
+
+    cache = Cache(a["cache"])
+    t0 = time.perf_counter()
+    items = [it for it in scan_folder(a["folder"]) if it.ok]
+    t_scan = time.perf_counter() - t0
+    make_thumbnail(items[0].path, cache=cache)
+    t_first = time.perf_counter() - t0
+    with ThreadPoolExecutor(a["workers"]) as pool:
+        list(pool.map(lambda it: make_thumbnail(it.path, cache=cache), items[1:a["screen"]]))
+    t_screen = time.perf_counter() - t0
+    cache.close()
+    return {"photos": len(items), "scan_s": t_scan, "first_thumbnail_s": t_first,
+            "first_screen_s": t_screen, "screen": min(a["screen"], len(items))}
+
+
+def reopen(a: dict, rss: PeakRSS) -> dict:
+    """Second opening of a scanned folder (warm cache): scan + every score from SQLite, then the
+    first screenful and then all thumbnails from SQLite. Scorer loading is reported apart."""
+    from app.core.cache import Cache
+    from app.core.engine import score_items
+    from app.core.scan import scan_folder
+    from app.core.thumbs import make_thumbnail
+
+    t0 = time.perf_counter()
+    scorer = _scorer(a)
+    t_load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cache = Cache(a["cache"])
+    items = scan_folder(a["folder"])
+    results = list(score_items(items, scorer, cache))
+    t_scores = time.perf_counter() - t0
+    cached = sum(r.cached for r in results)
+    ok = [it for it in items if it.ok]
+    for it in ok[: a["screen"]]:
+        make_thumbnail(it.path, cache=cache)
+    t_screen = time.perf_counter() - t0
+    for it in ok[a["screen"]:]:
+        make_thumbnail(it.path, cache=cache)
+    t_all = time.perf_counter() - t0
+    cache.close()
+    return {"photos": len(items), "cached_scores": cached, "reopen_scores_s": t_scores,
+            "reopen_first_screen_s": t_screen, "reopen_all_thumbnails_s": t_all, "scorer_load_s": t_load}
+
+
+def stages(a: dict, rss: PeakRSS) -> dict:
+    """CPU milliseconds per image of each pipeline stage, one thread each (``time.thread_time``,
+    so other processes on a shared machine inflate it far less than wall time). The sum over
+    the stages of the pipeline, divided by the cores, bounds the end-to-end rate."""
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from app.core.decode import load_image
+    from app.core.thumbs import THUMB_SIZE, encode_thumbnail, make_thumbnail
+    from model import load_scorer
+    from model.onnx_backend import OnnxScorer
+
+    paths = _photos(a["folder"])[: a["limit"]]
+    t_m = load_scorer(a["model"], backend="torch", device="cpu")
+    onnx_path = load_scorer(a["model"], backend="onnx", device="cpu").path
+    o_m = OnnxScorer(onnx_path, "cpu", intra_op_threads=1)
+    size = t_m.image_size
+
+    def per_image(fn, items) -> float:
+        best = float("inf")
+        for _ in range(a["repeats"]):
+            t0 = time.thread_time()
+            for it in items:
+                fn(it)
+            best = min(best, time.thread_time() - t0)
+        return 1000.0 * best / len(items)
+
+    datas = [Path(p).read_bytes() for p in paths]
+    imgs = [load_image(p, min_side=size) for p in paths]
+    x = np.stack([t_m.preprocess(im) for im in imgs])
+    out = {"images": len(paths), "decoded_size": list(imgs[0].size)}
+    out["read_file_ms"] = per_image(lambda p: Path(p).read_bytes(), paths)
+    out["full_decode_ms"] = per_image(lambda d: Image.open(io.BytesIO(d)).load(), datas)
+    out["draft_decode_ms"] = per_image(lambda p: load_image(p, min_side=size), paths)
+    out["preprocess_ms"] = per_image(t_m.preprocess, imgs)
+    out["thumbnail_from_decode_ms"] = per_image(lambda im: encode_thumbnail(im, THUMB_SIZE), imgs)
+    out["make_thumbnail_ms"] = per_image(lambda p: make_thumbnail(p, THUMB_SIZE), paths)
+    b = a["batch"]
+    batches = [x[i:i + b] for i in range(0, len(x), b)]
+    o_m.predict_batch(batches[0])
+    out["onnx_1thread_ms"] = per_image(o_m.predict_batch, batches) * len(batches) / len(x)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        t_m.predict_batch(batches[0])
+        out["torch_1thread_ms"] = per_image(t_m.predict_batch, batches) * len(batches) / len(x)
+    finally:
+        torch.set_num_threads(threads)
+    pipeline = (out["draft_decode_ms"] + out["preprocess_ms"] + out["thumbnail_from_decode_ms"]
+                + out["onnx_1thread_ms"])
+    out["pipeline_onnx_ms"] = pipeline
+    out["bound_images_per_s"] = 1000.0 * (os.cpu_count() or 1) / pipeline
+    return out
+
+
+SCENARIOS = {f.__name__: f for f in (photocull, inference, stages, brisque, laplacian, first_thumbnail,
+                                       reopen)}
+
+
+def main(argv: list[str]) -> None:
+    name, args = argv[0], json.loads(argv[1])
+    rss = PeakRSS()
+    if args.get("profile"):
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.005)
+        profiler.start()
+    result = SCENARIOS[name](args, rss)
+    if args.get("profile"):
+        profiler.stop()
+        Path(args["profile"]).write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+    result["peak_rss_mb"] = rss.stop_mb()
+    result["process_s"] = time.perf_counter() - T_START
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main(sys.argv[1:])
