@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from app.core.bursts import BurstInfo, cull_best_of_burst
 from app.core.decisions import FLAGS, KEEP, PICK, REJECT, UNFLAGGED, cull_threshold, cull_top
 
 __all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "Entry", "CullSession"]
@@ -35,6 +36,8 @@ class Entry:
     stars: int = 0
     taken: float | None = None  # POSIX timestamp of capture (EXIF) or file mtime
     cached: bool = False
+    reasons: list[str] = field(default_factory=list)  # labels of app.core.reasons ("blurry", ...)
+    burst: BurstInfo | None = None  # burst / near-duplicate group (app.core.bursts)
 
     @property
     def name(self) -> str:
@@ -158,6 +161,21 @@ class CullSession:
             else:
                 new[r.path] = (REJECT, e.stars)
         return self._change("auto-cull", new)
+
+    def auto_cull_best_of_burst(self, threshold: float | None = None) -> list[Path]:
+        """Pick the best shot of each burst, reject the rest of it (one undoable step).
+
+        Single shots are picked, or rejected when ``threshold`` is given and they score below it.
+        Entries without burst information count as single shots; failed/unscored ones keep
+        their decision.
+        """
+        entries = [e for e in self.entries if not e.failed and e.score is not None]
+        groups = {e.path: e.burst for e in entries if e.burst is not None}
+        new = {}
+        for r in cull_best_of_burst(entries, groups, threshold):
+            e = self._by_path[r.path]
+            new[r.path] = (PICK, e.stars or r.decision.stars) if r.verdict == KEEP else (REJECT, e.stars)
+        return self._change("auto-cull best of burst", new)
 
     def load_decision(self, path: Path, flag: str, stars: int) -> None:
         """Set a persisted decision when a folder opens (not an undoable step)."""

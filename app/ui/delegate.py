@@ -97,8 +97,54 @@ class PhotoDelegate(QStyledItemDelegate):
 
         if not error:
             self._paint_badge(p, e, img_rect)
+            self._paint_burst(p, e, img_rect)
+            self._paint_reasons(p, e, img_rect)
         self._paint_flag(p, e, img_rect)
         p.restore()
+
+    @staticmethod
+    def burst_text(e: Entry) -> str:
+        """The tile's burst marker: "burst 3/5", with a crown for the best shot; "" for singles."""
+        if e.burst is None or not e.burst.is_burst:
+            return ""
+        return ("♛ " if e.burst.best else "") + e.burst.text
+
+    def _paint_burst(self, p: QPainter, e: Entry, rect: QRect) -> None:
+        text = self.burst_text(e)
+        if not text:
+            return
+        f = QFont(p.font())
+        f.setPointSizeF(max(6.0, f.pointSizeF() - 1))
+        f.setBold(e.burst.best)
+        p.setFont(f)
+        fm = QFontMetrics(f)
+        box = QRectF(rect.left() + 4, rect.bottom() - fm.height() - 6, fm.horizontalAdvance(text) + 10,
+                     fm.height() + 2)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(250, 200, 40, 235) if e.burst.best else QColor(30, 30, 30, 200))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(20, 20, 20) if e.burst.best else QColor(235, 235, 235))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_reasons(self, p: QPainter, e: Entry, rect: QRect) -> None:
+        """Defect badges ("blurry", "noisy", ...) stacked at the top right, under the score."""
+        if not e.reasons:
+            return
+        f = QFont(p.font())
+        f.setPointSizeF(max(6.0, f.pointSizeF() - 1.5))
+        f.setBold(False)
+        p.setFont(f)
+        fm = QFontMetrics(f)
+        y = rect.top() + fm.height() + 14
+        for label in e.reasons[:3]:
+            w = fm.horizontalAdvance(label) + 10
+            box = QRectF(rect.right() - w - 4, y, w, fm.height() + 2)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(120, 40, 30, 220))
+            p.drawRoundedRect(box, 4, 4)
+            p.setPen(QColor(255, 225, 215))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
+            y += fm.height() + 4
 
     def _paint_error(self, p: QPainter, rect: QRect, error: str) -> None:
         p.save()

@@ -154,6 +154,10 @@ class DetailView(QWidget):
         lay.addWidget(self.title)
         lay.addWidget(self.score_label)
         lay.addWidget(self.decision_label)
+        self.reasons_label = QLabel()  # defects found ("blurry", "noisy") and the burst position
+        self.reasons_label.setWordWrap(True)
+        self.reasons_label.setStyleSheet("color: #ffb4a0;")
+        lay.addWidget(self.reasons_label)
         lay.addSpacing(8)
         lay.addWidget(self.heat_box)
         lay.addWidget(QLabel("Heatmap opacity"))
@@ -206,6 +210,10 @@ class DetailView(QWidget):
                 f"background: {c.name()}; color: white; font-size: 22pt; font-weight: bold; border-radius: 8px;")
         flag = {PICK: "⚑ Picked", REJECT: "✕ Rejected"}.get(e.flag, "Unflagged")
         self.decision_label.setText(f"{flag}   {'★' * e.stars}{'☆' * (5 - e.stars)}")
+        parts = [", ".join(e.reasons)] if e.reasons else []
+        if e.burst is not None and e.burst.is_burst:
+            parts.append(e.burst.text + (" — best of the burst" if e.burst.best else ""))
+        self.reasons_label.setText("\n".join(parts))
 
     def set_image(self, image: QImage, exif: dict) -> None:
         self.canvas.set_image(image)

@@ -31,6 +31,7 @@ from .backend import Backend
 from .delegate import PhotoDelegate
 from .detail import CompareView, DetailView
 from .dialogs import AutoCullDialog, ExportDialog, SettingsDialog
+from .extras import analysis_job, learn_job
 from .models import PhotoListModel, PhotoProxyModel
 from .settings import Settings
 from .workers import DetailWorker, GeneratorWorker, ThreadRegistry, ThumbnailLoader
@@ -38,7 +39,8 @@ from .workers import DetailWorker, GeneratorWorker, ThreadRegistry, ThumbnailLoa
 __all__ = ["MainWindow"]
 
 GRID, DETAIL, COMPARE = 0, 1, 2
-_SORT_LABELS = {"score": "Score (best first)", "name": "File name", "date": "Date taken"}
+_SORT_LABELS = {"score": "Score (best first)", "name": "File name", "date": "Date taken",
+                "burst": "Bursts (best first)"}
 _DECISION_LABELS = {"all": "All photos", PICK: "Picked", REJECT: "Rejected", UNFLAGGED: "Unflagged",
                     "error": "Errors"}
 
@@ -76,6 +78,8 @@ class MainWindow(QMainWindow):
 
     folder_loaded = Signal(int)  # generation; emitted when scoring of a folder ended (done or cancelled)
     export_done = Signal()
+    analysis_done = Signal(int)  # generation; reasons and bursts of the folder are known
+    learn_done = Signal(object)  # LearnReport, or the message why nothing was learned
 
     def __init__(self, settings: Settings | None = None, backend: Backend | None = None):
         super().__init__()
@@ -93,6 +97,9 @@ class MainWindow(QMainWindow):
         self.registry = ThreadRegistry(self)
         self._score_worker: GeneratorWorker | None = None
         self._task_worker: GeneratorWorker | None = None
+        self._analysis_worker: GeneratorWorker | None = None
+        self._learn_worker: GeneratorWorker | None = None
+        self.learn_box: QMessageBox | None = None
         self._detail_worker: DetailWorker | None = None
         self._detail_request = 0
         self._progress = {"done": 0, "total": 0, "computed": 0, "t0": 0.0}
@@ -204,6 +211,12 @@ class MainWindow(QMainWindow):
         self.act_auto_advance.setChecked(self.settings.auto_advance)
         p.addSeparator()
         self._action("Auto-&cull…", self.choose_auto_cull, "Ctrl+K", p)
+        self.act_best_of_burst = self._action(
+            "Auto-cull → &best of each burst", lambda: self.auto_cull_best_of_burst(), "Ctrl+Shift+K", p,
+            tip="Pick the best shot of every burst / near-duplicate group and reject the others")
+        p.addSeparator()
+        self.act_learn = self._action("&Learn from my picks…", self.learn_from_picks, None, p,
+                                      tip="Fine-tune a personal model on the picks and rejects of this folder")
 
         v = mb.addMenu("&View")
         self._action("&Grid", self.show_grid, "G", v)
@@ -330,6 +343,9 @@ class MainWindow(QMainWindow):
         return gen
 
     def cancel_scoring(self) -> None:
+        if self._analysis_worker is not None:
+            self._analysis_worker.cancel()
+            self._analysis_worker = None
         if self._score_worker is not None:
             self._score_worker.cancel()
 
@@ -395,6 +411,98 @@ class MainWindow(QMainWindow):
             self.log(f"scoring done: {c['scored']} scored, {c['errors']} error(s)")
         self._update_status()
         self.folder_loaded.emit(gen)
+        if not cancelled:
+            self._start_analysis(gen)
+
+    # ------------------------------------------------------------------ reasons + bursts
+    def _start_analysis(self, gen: int) -> None:
+        entries = list(self.model.session.entries)
+        if not entries:
+            return
+        w = GeneratorWorker(gen, analysis_job(self.backend.cache, entries))
+        w.item.connect(self._on_analysis_item)
+        w.failed.connect(self._on_worker_failed)
+        w.finished.connect(self._on_analysis_finished)
+        self._analysis_worker = w
+        self.registry.start(w, f"photocull-analysis-{gen}")
+
+    def _on_analysis_item(self, gen: int, msg: tuple) -> None:
+        if gen != self.generation:
+            self.stale_dropped += 1
+            return
+        kind, values = msg
+        session = self.model.session
+        changed = [p for p in values if p in session]
+        for p in changed:
+            if kind == "reasons":
+                session.get(p).reasons = list(values[p])
+            else:
+                session.get(p).burst = values[p]
+        self.model.refresh(changed)
+        if kind == "bursts":
+            n = len({b.group for b in values.values() if b.is_burst})
+            self.log(f"{n} burst(s) of similar shots found")
+            if self.proxy.sort_key == "burst":
+                self.proxy.invalidate()
+        if self.stack.currentWidget() is self.detail:
+            self.detail.update_entry()
+
+    def _on_analysis_finished(self, gen: int, cancelled: bool) -> None:
+        if gen != self.generation:
+            return
+        self._analysis_worker = None
+        if not cancelled:
+            self.analysis_done.emit(gen)
+
+    def auto_cull_best_of_burst(self, threshold: float | None = None) -> list[Path]:
+        """Pick the best shot of each burst, reject the others (singles below ``threshold`` too)."""
+        session = self.model.session
+        changed = session.auto_cull_best_of_burst(threshold)
+        if changed:
+            self.backend.save_decisions([session.get(p) for p in changed])
+            self.model.refresh(changed)
+        self.log(f"auto-cull (best of each burst): {len(changed)} decision(s) changed — Ctrl+Z undoes it")
+        self._update_status()
+        return changed
+
+    # ------------------------------------------------------------------ learn from picks
+    def learn_from_picks(self) -> None:
+        """Fine-tune a personal model on this folder's picks/rejects (worker); report in a box."""
+        if self.folder is None or self._learn_worker is not None:
+            return
+        w = GeneratorWorker(self.generation, learn_job(self.folder, self.backend.cache, self.settings.checkpoint))
+        w.item.connect(self._on_learn_item)
+        w.failed.connect(self._on_worker_failed)
+        w.finished.connect(lambda *_: setattr(self, "_learn_worker", None))
+        self._learn_worker = w
+        self.log("learning from your picks…")
+        self.registry.start(w, "photocull-learn")
+
+    def _on_learn_item(self, gen: int, msg: tuple) -> None:
+        kind, value = msg
+        box = QMessageBox(self)
+        box.setWindowTitle("Learn from my picks")
+        if kind == "learn-error":
+            box.setIcon(QMessageBox.Icon.Information)
+            box.setText(value)
+            box.setStandardButtons(QMessageBox.StandardButton.Ok)
+            self.log(value, logging.WARNING)
+        else:
+            box.setText(value.summary() + "\n\nScore with this personal model from now on?")
+            box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+            box.button(QMessageBox.StandardButton.Yes).clicked.connect(
+                lambda _=False, d=value.model_dir: self.use_model(d))
+            self.log(value.summary())
+        self.learn_box = box
+        box.open()
+        self.learn_done.emit(value)
+
+    def use_model(self, model_dir: str) -> None:
+        """Score with ``model_dir`` from now on (the model setting) and rescore the open folder."""
+        self.settings.checkpoint = str(model_dir)
+        self.log(f"model set to {model_dir}")
+        if self.folder is not None:
+            self.open_folder(self.folder)
 
     def _on_worker_failed(self, gen: int, tb: str) -> None:
         self.log(f"a background task failed:\n{tb.rstrip()}", logging.ERROR)

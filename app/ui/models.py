@@ -100,6 +100,10 @@ class PhotoListModel(QAbstractListModel):
             tip = f"{e.path}\nscore: {score}"
             if e.failed:
                 tip += f"\nerror: {e.error}"
+            if e.burst is not None and e.burst.is_burst:
+                tip += f"\n{e.burst.text}" + (" (best of the burst)" if e.burst.best else "")
+            if e.reasons:
+                tip += "\n" + ", ".join(e.reasons)
             return tip
         if role == ThumbRole:
             key = str(e.path)
@@ -115,11 +119,15 @@ class PhotoListModel(QAbstractListModel):
         return None
 
 
-SORT_KEYS = ("score", "name", "date")
+SORT_KEYS = ("score", "name", "date", "burst")
 
 
 class PhotoProxyModel(QSortFilterProxyModel):
-    """Sort by score / name / date taken; filter by score range and decision."""
+    """Sort by score / name / date taken / burst; filter by score range and decision.
+
+    "burst": bursts in capture order, each group's best shot first, then its other shots in
+    capture order; photos not analysed yet last.
+    """
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -154,6 +162,11 @@ class PhotoProxyModel(QSortFilterProxyModel):
         if self.sort_key == "score":
             # unscored / failed sort below every score in descending order
             return (e.score is not None and not e.failed, e.score or 0.0, e.name.lower())
+        if self.sort_key == "burst":
+            b = e.burst
+            if b is None:
+                return (1, 0, 0, 0, e.name.lower())
+            return (0, b.group, not b.best, b.index, e.name.lower())
         if self.sort_key == "date":
             return (e.taken if e.taken is not None else float("inf"), e.name.lower())
         return (e.name.lower(), str(e.path))
