@@ -1,27 +1,52 @@
-"""photocull's no-reference image-quality model (Qt-free; never imports ``app``)."""
-from .activations import ACTIVATIONS, get_activation
-from .backbones import list_backbones, register_backbone
+"""photocull's no-reference image-quality model (Qt-free; never imports ``app``).
+
+Importing ``model`` does not import PyTorch: the torch-only names below are loaded on first
+use, so the ONNX path (``load_scorer(backend="onnx")``, ``model.onnx_backend.OnnxScorer``,
+``model.scoring``, ``model.paths``, ``model.explain.heatmap``) works in a build without torch.
+"""
+import importlib
+
 from .errors import ModelLoadError
-from .iqa import IQAModel
-from .registry import create_model, load_model
+from .scoring import default_backend, torch_available
 
 __all__ = [
-    "ACTIVATIONS", "IQAModel", "ModelLoadError", "create_model", "get_activation",
-    "list_backbones", "load_model", "load_scorer", "register_backbone",
+    "ACTIVATIONS", "IQAModel", "ModelLoadError", "create_model", "default_backend", "get_activation",
+    "list_backbones", "load_model", "load_scorer", "register_backbone", "torch_available",
 ]
 
+_TORCH_NAMES = {  # name -> submodule defining it (imports torch)
+    "ACTIVATIONS": "activations", "get_activation": "activations",
+    "list_backbones": "backbones", "register_backbone": "backbones",
+    "IQAModel": "iqa", "create_model": "registry", "load_model": "registry",
+}
 
-def load_scorer(path=None, backend: str = "torch", device: str = "auto"):
+
+def __getattr__(name: str):
+    if name in _TORCH_NAMES:
+        value = getattr(importlib.import_module(f".{_TORCH_NAMES[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_scorer(path=None, backend: str | None = None, device: str = "auto"):
     """A Scorer for the model at ``path`` (None = the embedded default model).
 
     backend "torch": ``load_model(path, device)``; "onnx": ``OnnxScorer`` on ``model.onnx`` in the
     model folder, exported there first (atomically) if missing/stale, or into the cache dir when
-    the folder is read-only.
+    the folder is read-only; None: ``default_backend()``. Asking for "torch" where PyTorch is not
+    installed raises ``ModelLoadError`` pointing to the onnx backend.
     """
     from .paths import default_model_dir
 
     path = default_model_dir() if path is None else path
+    backend = default_backend() if backend is None else backend
     if backend == "torch":
+        if not torch_available():
+            raise ModelLoadError("PyTorch is not installed here, so the torch backend is unavailable; "
+                                 "use the onnx backend (--backend onnx)")
+        from .registry import load_model
+
         return load_model(path, device=device)
     if backend == "onnx":
         from .onnx_backend import load_onnx_scorer

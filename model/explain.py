@@ -1,11 +1,22 @@
-"""Grad-CAM for IQAModel: which regions push the quality score down ("low") or up ("high")."""
+"""Heatmaps: which regions push the quality score down ("low") or up ("high").
+
+``heatmap(scorer, img, mode)`` is the one entry point: Grad-CAM for a torch ``IQAModel``,
+occlusion sensitivity (``model.occlusion``) for any other Scorer (ONNX Runtime). Importing this
+module does not import PyTorch. ``explainer_for(scorer, path)`` picks what to explain with.
+"""
 from __future__ import annotations
 
+import logging
+import sys
+
 import numpy as np
-import torch
 from PIL import Image
 
-from .iqa import evaluating
+from .errors import ModelLoadError
+from .occlusion import occlusion_map
+from .scoring import torch_available
+
+log = logging.getLogger(__name__)
 
 
 class _ScoreTarget:
@@ -14,8 +25,43 @@ class _ScoreTarget:
     def __init__(self, sign: float):
         self.sign = sign
 
-    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+    def __call__(self, output):
         return self.sign * output
+
+
+def is_torch_model(scorer) -> bool:
+    """Whether ``scorer`` is a torch ``IQAModel`` (never true while torch was never imported)."""
+    if "torch" not in sys.modules:
+        return False
+    from .iqa import IQAModel
+
+    return isinstance(scorer, IQAModel)
+
+
+def explainer_for(scorer, path=None, reuse: bool = True):
+    """What to explain ``scorer``'s scores with: itself if it is the torch model (and ``reuse``);
+    else, where PyTorch and the torch weights of ``path`` (None = the default model) are there, that
+    torch model, loaded on the CPU (Grad-CAM); else ``scorer`` itself (occlusion sensitivity).
+    ``reuse=False`` gives a torch scorer its own copy (Grad-CAM hooks must not see another
+    thread's scoring)."""
+    if (reuse and is_torch_model(scorer)) or not torch_available():
+        return scorer
+    from .paths import default_model_dir
+    from .registry import load_model
+
+    try:
+        return load_model(default_model_dir() if path is None else path, device="cpu")
+    except ModelLoadError as exc:
+        log.info("no torch model for Grad-CAM (%s); using occlusion sensitivity", exc)
+        return scorer
+
+
+def heatmap(scorer, img: Image.Image, mode: str = "low") -> np.ndarray:
+    """float32 (img.height, img.width) in [0, 1]: ``gradcam`` for a torch model, else
+    ``model.occlusion.occlusion_map`` (same meaning of ``mode``; all zero when nothing pushes)."""
+    if is_torch_model(scorer):
+        return gradcam(scorer, img, mode)
+    return occlusion_map(scorer, img, mode)
 
 
 def gradcam(m, img: Image.Image, mode: str = "low") -> np.ndarray:
@@ -26,7 +72,10 @@ def gradcam(m, img: Image.Image, mode: str = "low") -> np.ndarray:
     their last conv stage, ViTs a last-block token layer reshaped to the patch grid (prefix
     tokens dropped). All-zero when nothing pushes in the asked direction.
     """
+    import torch
     from pytorch_grad_cam import GradCAM
+
+    from .iqa import evaluating
 
     if mode not in ("low", "high"):
         raise ValueError(f"mode must be 'low' or 'high', not {mode!r}")

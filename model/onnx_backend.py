@@ -5,6 +5,8 @@ dynamic, side fixed). Metadata in the file: ``photocull_model_id`` (the torch mo
 both backends share score-cache keys: outputs agree within 1e-4 on the 0-1 scale, checked at
 export), ``photocull_config`` and, when exported by ``load_scorer``, ``photocull_source_sha256``
 (hash of the model.safetensors + config.json it came from, to detect a stale export).
+
+Torch-free at import: only ``export_onnx`` (and re-exporting a stale model) needs PyTorch.
 """
 from __future__ import annotations
 
@@ -16,12 +18,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from ._io import atomic_path, atomic_write_bytes
+from ._io import CONFIG_FILE, atomic_path, atomic_write_bytes, model_files, read_config
 from .errors import ModelLoadError
-from .iqa import CONFIG_FILE, evaluating
-from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores
+from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores, torch_available
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,9 @@ def export_onnx(m, path, opset: int = 17, verify_inputs: np.ndarray | None = Non
     model's config.json next to the .onnx if none is there (and refuses to overwrite a different one).
     """
     import onnx
+    import torch
+
+    from .iqa import evaluating
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,8 +112,6 @@ class OnnxScorer(ScorerMixin):
     """Scorer on onnxruntime; reads ``config.json`` next to the .onnx for preprocessing."""
 
     def __init__(self, path, providers="auto", intra_op_threads: int | None = None):
-        from .registry import read_config
-
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelLoadError(f"ONNX model {self.path} is missing")
@@ -149,19 +150,22 @@ def _sha256_files(paths) -> str:
 
 def load_onnx_scorer(path, device: str = "auto", intra_op_threads: int | None = None) -> OnnxScorer:
     """``load_scorer(..., backend="onnx")``: a .onnx file, or a model folder whose ``model.onnx`` is
-    (re-)exported when missing or stale — into the folder if writable, else into the cache dir."""
+    (re-)exported when missing or stale — into the folder if writable, else into the cache dir.
+    A folder without ``model.safetensors`` (the standalone build ships only ``model.onnx`` and
+    ``config.json``) uses its ``model.onnx`` as it is."""
     from .paths import cache_dir
-    from .registry import _model_files, load_model
 
     path = Path(path).expanduser()
     if path.suffix == ".onnx":
         return OnnxScorer(path, device, intra_op_threads)
-    config_path, weights_path = _model_files(path)
+    config_path, weights_path = model_files(path)
+    folder = config_path.parent
+    if not weights_path.is_file() and (folder / ONNX_FILE).is_file():
+        return OnnxScorer(folder / ONNX_FILE, device, intra_op_threads)
     for required in (config_path, weights_path):
         if not required.is_file():
             raise ModelLoadError(f"{required} is missing")
     source = _sha256_files([weights_path, config_path])
-    folder = config_path.parent
     candidates = [folder / ONNX_FILE, cache_dir() / "onnx" / source[:32] / ONNX_FILE]
     for candidate in candidates:
         if candidate.is_file():
@@ -169,6 +173,11 @@ def load_onnx_scorer(path, device: str = "auto", intra_op_threads: int | None = 
             if scorer.source_sha256 in (None, source):
                 return scorer
             log.info("%s was exported from other weights; exporting again", candidate)
+    if not torch_available():
+        raise ModelLoadError(f"{folder / ONNX_FILE} is missing or older than {weights_path.name}, and "
+                             "exporting it needs PyTorch, which is not installed here")
+    from .registry import load_model
+
     target = candidates[0] if os.access(folder, os.W_OK) else candidates[1]
     log.info("exporting %s to %s", weights_path, target)
     export_onnx(load_model(folder, device="cpu"), target, source_sha256=source)

@@ -1,13 +1,11 @@
 """The model factory: ``create_model`` (build) and ``load_model`` (rebuild from disk)."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
+from ._io import model_files as _model_files, read_config
 from .backbones import create_backbone
 from .errors import ModelLoadError
 from .heads import HEADS
-from .iqa import CONFIG_FILE, WEIGHTS_FILE, IQAModel
+from .iqa import IQAModel
 from .scoring import resolve_device
 
 
@@ -46,30 +44,6 @@ def create_model(backbone: str = "efficientnet_lite0", head: str = "mlp", activa
         "std": [float(v) for v in (std if std is not None else bb.std)],
     }
     return IQAModel(bb, head_module, config)
-
-
-def _model_files(path) -> tuple[Path, Path]:
-    path = Path(path).expanduser()
-    if path.is_dir():
-        return path / CONFIG_FILE, path / WEIGHTS_FILE
-    if path.suffix == ".safetensors":
-        return path.with_name(CONFIG_FILE), path
-    if path.name == CONFIG_FILE:
-        return path, path.with_name(WEIGHTS_FILE)
-    raise ModelLoadError(f"model path {path} does not exist" if not path.exists() else
-                         f"{path} is neither a model folder, a .safetensors file nor a config.json")
-
-
-def read_config(config_path: Path) -> dict:
-    try:
-        config = json.loads(Path(config_path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelLoadError(f"model config {config_path} is missing") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelLoadError(f"model config {config_path} is unreadable or corrupt: {exc}") from exc
-    if not isinstance(config, dict) or "backbone" not in config:
-        raise ModelLoadError(f"model config {config_path} is not a photocull model config")
-    return config
 
 
 def load_model(path, device: str = "cpu") -> IQAModel:

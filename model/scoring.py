@@ -1,6 +1,8 @@
-"""What every Scorer shares (torch ``IQAModel`` and ``OnnxScorer``): preprocessing and batching."""
+"""What every Scorer shares (torch ``IQAModel`` and ``OnnxScorer``): preprocessing, batching and
+the choice of backend. Torch-free: the ONNX path (and a build without PyTorch) imports only this."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +61,19 @@ class ScorerMixin:
             batch = np.stack([self.preprocess(im) for im in images[start:start + batch_size]])
             out.append(self.predict_batch(batch))
         return np.concatenate(out)
+
+
+def torch_available() -> bool:
+    """Whether PyTorch can be imported here (False in the lean standalone build)."""
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def default_backend() -> str:
+    """The backend used when none is chosen (CLI and GUI): "torch" if PyTorch is there, else "onnx"."""
+    return "torch" if torch_available() else "onnx"
 
 
 def resolve_device(device: str | None = "auto"):

@@ -54,7 +54,8 @@ def add_scoring_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("scoring")
     g.add_argument("--model", metavar="PATH", default=None,
                    help="model folder (model.safetensors + config.json, or model.onnx); default: the embedded model")
-    g.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="inference backend (default torch)")
+    g.add_argument("--backend", choices=("torch", "onnx"), default=None,
+                   help="inference backend (default: torch where PyTorch is installed, else onnx)")
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="device (default auto)")
     g.add_argument("--batch-size", type=positive_int, default=16, metavar="N", help="photos per batch (default 16)")
     g.add_argument("--workers", type=positive_int, default=2, metavar="N",

@@ -72,7 +72,8 @@ def register(subparsers) -> None:
     out.add_argument("--no-reasons", dest="reasons", action="store_false",
                      help="leave the reasons column (blurry, noisy, ...) out of --csv/--json")
     out.add_argument("--heatmaps", type=Path, metavar="DIR",
-                     help="write Grad-CAM overlays (PNG) of the listed photos into DIR (uses the torch model)")
+                     help="write heatmap overlays (PNG) of the listed photos into DIR: Grad-CAM when "
+                          "PyTorch and the model's torch weights are there, else occlusion sensitivity")
     out.add_argument("--heatmap-mode", choices=("low", "high"), default="low",
                      help="highlight what lowers (low, default) or raises (high) the score")
     p.set_defaults(func=run)
@@ -119,19 +120,20 @@ def _print_table(rows: list[RankedRow], root: Path, top: int | None) -> None:
 
 
 def _write_heatmaps(args, scorer, rows: list[RankedRow], out_dir: Path) -> int:
-    """Grad-CAM overlays of ``rows``; returns how many were written. Problems are reported, not fatal."""
-    from model.explain import gradcam, overlay_heatmap
+    """Heatmap overlays of ``rows`` (``model.explain.heatmap``: Grad-CAM or occlusion); returns how
+    many were written. Problems are reported, not fatal."""
+    from model.explain import explainer_for, heatmap, overlay_heatmap
 
     from app.core.decode import DecodeError, load_image
 
-    model = scorer if args.backend == "torch" else common.load_scorer_from_args(args, backend="torch")
+    model = explainer_for(scorer, args.model)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = 0
     for r in rows:
         try:
             img = load_image(r.path, min_side=max(512, model.image_size))
             img.thumbnail((1024, 1024))
-            overlay = overlay_heatmap(img, gradcam(model, img, mode=args.heatmap_mode))
+            overlay = overlay_heatmap(img, heatmap(model, img, mode=args.heatmap_mode))
             buf = io.BytesIO()
             overlay.save(buf, "PNG")
             atomic_write_bytes(out_dir / f"{r.rank:04d}_{r.path.stem}.png", buf.getvalue())
