@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import threading
 import time
@@ -16,9 +15,22 @@ from pathlib import Path
 T_START = time.perf_counter()
 
 
+def _high_water_mb() -> float:
+    """The kernel's peak RSS of this process image (Linux ``VmHWM``; 0 elsewhere). Not
+    ``ru_maxrss``: Linux carries the parent's high-water mark over fork + exec, so a child
+    started by a big parent would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 class PeakRSS:
-    """Peak resident set size of this process: psutil sampled every 20 ms, and the kernel's
-    ``ru_maxrss`` high-water mark (exact on Linux/macOS); the larger of the two is reported."""
+    """Peak resident set size of this process: psutil sampled every 20 ms, and on Linux the
+    kernel's exact high-water mark; the larger of the two is reported."""
 
     def __init__(self, interval: float = 0.02):
         import psutil
@@ -40,9 +52,7 @@ class PeakRSS:
     def stop_mb(self) -> float:
         self._stop.set()
         self._thread.join()
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        maxrss *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
-        return max(self.peak, maxrss) / 2**20
+        return max(self.peak / 2**20, _high_water_mb())
 
 
 def _photos(folder: str) -> list[Path]:
