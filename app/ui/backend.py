@@ -38,17 +38,16 @@ _FLUSH_S = 0.15
 
 
 def heat_layer(cam: np.ndarray) -> Image.Image:
-    """RGBA layer of a Grad-CAM map in [0, 1]: 'jet' colours, transparent where the map is low.
+    """RGBA layer of a heatmap in [0, 1]: 'jet' colours, transparent where the map is low.
 
     Drawn over the photo with the user's opacity, it shows *where* the model
     found what lowered the score without washing out the rest of the image.
     """
-    from matplotlib import colormaps  # not model.explain.jet: that module imports torch (slow) at import
+    from model.explain import jet  # torch-free (the standalone build has neither torch nor matplotlib)
 
     cam = np.clip(np.nan_to_num(cam.astype(np.float32)), 0.0, 1.0)
-    rgba = colormaps["jet"](cam)  # (H, W, 4) floats
-    rgba[..., 3] = np.clip(cam * 1.6, 0.0, 1.0) ** 0.7
-    return Image.fromarray((rgba * 255).astype(np.uint8), "RGBA")
+    alpha = (np.clip(cam * 1.6, 0.0, 1.0) ** 0.7 * 255).astype(np.uint8)
+    return Image.fromarray(np.dstack([jet(cam), alpha]), "RGBA")
 
 
 def results_for_export(entries: list[Entry], labels: Labels = Labels()) -> list[CullResult]:
@@ -114,19 +113,20 @@ class Backend:
             return self._scorer
 
     def explainer(self) -> Callable[[Image.Image], np.ndarray]:
-        """``img -> Grad-CAM map`` (low-quality regions), loading the torch model on first use."""
+        """``img -> heatmap`` of the low-quality regions (``model.explain.heatmap``: Grad-CAM with
+        the torch model where PyTorch is installed, else occlusion on the scorer), made on first use."""
+        if self._explainer_factory is None:
+            scorer = self.scorer()  # outside self._lock: scorer() takes it
         with self._lock:
-            key = (self.settings.checkpoint,)
+            key = self._model_key()
             if self._explainer is None or key != self._explainer_key:
                 if self._explainer_factory is not None:
                     self._explainer = self._explainer_factory()
                 else:
-                    from model import load_model
-                    from model.explain import gradcam
-                    from model.paths import default_model_dir
+                    from model.explain import explainer_for, heatmap
 
-                    m = load_model(self.settings.checkpoint or default_model_dir(), device="cpu")
-                    self._explainer = lambda img, m=m: gradcam(m, img, mode="low")
+                    m = explainer_for(scorer, self.settings.checkpoint or None, reuse=False)
+                    self._explainer = lambda img, m=m: heatmap(m, img, mode="low")
                 self._explainer_key = key
             return self._explainer
 
