@@ -11,7 +11,40 @@ __all__ = ["main"]
 def _parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="photocull gui", description="Cull photos with an honest quality model.")
     ap.add_argument("folder", nargs="?", help="folder of photos to open")
-    return ap.parse_args(argv)
+    # smoke test of a build (tests/test_packaging.py): open FOLDER, wait for scoring, save the window, quit
+    ap.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)
+    ap.add_argument("--screenshot-timeout", type=float, default=600.0, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.screenshot and not args.folder:
+        ap.error("--screenshot needs a FOLDER")
+    return args
+
+
+def _screenshot_and_quit(app, win, folder: str, png: str, timeout_s: float) -> int:
+    """Open ``folder``, wait until scoring ends, save ``win.grab()`` to ``png``, quit.
+    Exit 0 when the PNG was written and at least one photo scored; 1 otherwise (or on timeout)."""
+    from PySide6.QtCore import QTimer
+
+    result = {"code": 1}
+
+    def loaded(_gen: int) -> None:
+        c = win.model.session.counts()
+        print(f"photocull gui: {c['scored']} scored, {c['errors']} error(s)", flush=True)
+        saved = win.grab().save(png)
+        result["code"] = 0 if saved and c["scored"] else 1
+        win.close()  # stops and joins the window's background threads
+        app.quit()
+
+    def timed_out() -> None:
+        print(f"photocull gui: scoring did not finish within {timeout_s:g} s", file=sys.stderr, flush=True)
+        win.close()
+        app.quit()
+
+    win.folder_loaded.connect(loaded)
+    QTimer.singleShot(int(timeout_s * 1000), timed_out)
+    win.open_folder(folder)
+    app.exec()
+    return result["code"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("photocull")
     win = MainWindow()
     win.show()
+    if args.screenshot:
+        return _screenshot_and_quit(app, win, args.folder, args.screenshot, args.screenshot_timeout)
     if args.folder:
         win.open_folder(args.folder)
     return app.exec()
