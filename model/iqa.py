@@ -93,8 +93,11 @@ class IQAModel(ScorerMixin, nn.Module):
             state[name] = t.contiguous()
         with atomic_path(directory / WEIGHTS_FILE) as tmp:
             save_file(state, str(tmp), metadata={"format": "pt"})
+        # Every weight is in the file: the saved config rebuilds the model without fetching the
+        # backbone's pretrained weights, and equals the config of the model load_model() returns.
+        config = {**self._config, "pretrained": False}
         atomic_write_bytes(directory / CONFIG_FILE,
-                           (json.dumps(self._config, indent=2, sort_keys=True) + "\n").encode())
+                           (json.dumps(config, indent=2, sort_keys=True) + "\n").encode())
         return directory
 
     # -- scoring --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from model import ModelLoadError, create_model, load_scorer
+from model import ModelLoadError, create_model, load_model, load_scorer
 from model.onnx_backend import OnnxScorer, export_onnx
 from model.paths import data_dir
 
@@ -40,6 +40,18 @@ def test_export_refuses_another_models_config(tmp_path):
     with pytest.raises(ValueError, match="different model"):
         export_onnx(m, tmp_path / "model.onnx")
     assert not (tmp_path / "model.onnx").exists()
+
+
+def test_a_saved_pretrained_model_exports_next_to_its_files(tmp_path):
+    """A model trained from pretrained weights, saved, loaded and exported into its own folder (how
+    the embedded default is shipped): the saved config describes the loaded model exactly."""
+    m = create_model(pretrained=True, image_size=32, hidden=(8, 8)).eval()
+    m.save(tmp_path)
+    loaded = load_model(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text()) == loaded.config
+    assert loaded.config["pretrained"] is False
+    export_onnx(loaded, tmp_path / "model.onnx")
+    assert OnnxScorer(tmp_path / "model.onnx", providers="cpu").model_id == loaded.model_id
 
 
 def test_load_scorer_onnx_exports_once_and_detects_stale(tmp_path, monkeypatch):
