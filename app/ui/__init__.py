@@ -21,13 +21,14 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def _screenshot_and_quit(app, win, folder: str, png: str, timeout_s: float) -> int:
-    """Open ``folder``, wait until scoring ends, save ``win.grab()`` to ``png``, quit.
-    Exit 0 when the PNG was written and at least one photo scored; 1 otherwise (or on timeout)."""
+    """Open ``folder``, wait until scoring and the reasons/bursts analysis end, save ``win.grab()``
+    to ``png``, close, quit. Exit 0 when the PNG was written and at least one photo scored; 1
+    otherwise (or on timeout)."""
     from PySide6.QtCore import QTimer
 
     result = {"code": 1}
 
-    def loaded(_gen: int) -> None:
+    def finish() -> None:  # from the event loop, never inside a window signal's emit
         c = win.model.session.counts()
         print(f"photocull gui: {c['scored']} scored, {c['errors']} error(s)", flush=True)
         saved = win.grab().save(png)
@@ -36,11 +37,13 @@ def _screenshot_and_quit(app, win, folder: str, png: str, timeout_s: float) -> i
         app.quit()
 
     def timed_out() -> None:
-        print(f"photocull gui: scoring did not finish within {timeout_s:g} s", file=sys.stderr, flush=True)
+        print(f"photocull gui: the folder was not done within {timeout_s:g} s", file=sys.stderr, flush=True)
         win.close()
         app.quit()
 
-    win.folder_loaded.connect(loaded)
+    # scoring ends with folder_loaded, then (photos there) the analysis runs and ends with analysis_done
+    win.folder_loaded.connect(lambda _gen: None if win.model.session.entries else QTimer.singleShot(0, finish))
+    win.analysis_done.connect(lambda _gen: QTimer.singleShot(0, finish))
     QTimer.singleShot(int(timeout_s * 1000), timed_out)
     win.open_folder(folder)
     app.exec()
