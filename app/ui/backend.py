@@ -161,8 +161,9 @@ class Backend:
             scorer = self.scorer()
             yield ("model", scorer.model_id)
             batch, last = [], time.monotonic()
+            # thumbnails come from the decode scoring does anyway (no second decode per photo)
             for r in engine.score_items(items, scorer, cache, batch_size=self.batch_size,
-                                        workers=self.decode_workers):
+                                        workers=self.decode_workers, thumb_size=self.thumb_size):
                 batch.append(r)
                 if time.monotonic() - last >= _FLUSH_S:
                     yield ("scores", batch)
