@@ -349,6 +349,9 @@ def test_cancel_stops_between_batches_and_shutdown_joins_threads(qtbot, make_win
     assert not w.registry.threads()
     assert all(t.isFinished() for t in threads if isinstance(t, QThread))
     assert w.thumbs.active_threads() == 0
+    # a 'scoring finished' signal still queued at close starts no analysis thread after shutdown
+    w._start_analysis(w.generation)
+    assert not w.registry.threads()
 
 
 def test_settings_round_trip(env):

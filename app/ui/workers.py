@@ -99,8 +99,13 @@ class ThreadRegistry(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self._running: list[tuple[QThread, QObject]] = []
+        self._closed = False
 
-    def start(self, worker: QObject, name: str) -> QThread:
+    def start(self, worker: QObject, name: str) -> QThread | None:
+        """Run ``worker`` on a new thread; after :meth:`shutdown` nothing starts (a queued signal
+        arriving while the window closes must not leave a thread running at exit)."""
+        if self._closed:
+            return None
         thread = QThread(self)
         thread.setObjectName(name)
         worker.moveToThread(thread)
@@ -124,6 +129,7 @@ class ThreadRegistry(QObject):
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Cancel every worker, stop the threads and wait for them; True when all ended."""
+        self._closed = True
         self.cancel_all()
         ok = True
         for thread, _ in list(self._running):
