@@ -44,6 +44,10 @@ class IQAModel(ScorerMixin, nn.Module):
         self.amp = True  # autocast fp16 for inference on CUDA
         self._cuda_batch_limit: int | None = None  # largest batch that fits, once CUDA ran out of memory
         self._model_id: tuple | None = None  # (weights fingerprint, id)
+        # CNNs run in NHWC: PyTorch's CPU (depthwise) convolutions are ~1.8x faster that way
+        self.channels_last = not getattr(backbone, "is_vit", False)
+        if self.channels_last:
+            self.backbone.to(memory_format=torch.channels_last)
 
     @property
     def config(self) -> dict:
@@ -142,5 +146,8 @@ class IQAModel(ScorerMixin, nn.Module):
     def _run(self, x: np.ndarray, device: torch.device) -> np.ndarray:
         with torch.no_grad(), torch.autocast(device_type=device.type, dtype=torch.float16,
                                              enabled=self.amp and device.type == "cuda"):
-            out = self(torch.from_numpy(x).to(device, non_blocking=True))
+            x = torch.from_numpy(x).to(device, non_blocking=True)
+            if self.channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            out = self(x)
         return out.float().cpu().numpy()
