@@ -129,7 +129,7 @@ class OnnxScorer(ScorerMixin):
             self.config = json.loads(meta["photocull_config"])
         self.image_size = int(self.config["image_size"])
         self.preprocessor = Preprocessor(self.image_size, tuple(self.config["mean"]), tuple(self.config["std"]))
-        self.model_id = meta.get("photocull_model_id") or _sha256_files([self.path])[:32]
+        self.model_id = meta.get("photocull_model_id") or sha256_files([self.path])[:32]
         self.source_sha256 = meta.get("photocull_source_sha256")
 
     def predict_batch(self, x) -> np.ndarray:
@@ -139,7 +139,7 @@ class OnnxScorer(ScorerMixin):
         return to_scores(self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0])
 
 
-def _sha256_files(paths) -> str:
+def sha256_files(paths) -> str:
     h = hashlib.sha256()
     for p in paths:
         with open(p, "rb") as f:
@@ -165,7 +165,7 @@ def load_onnx_scorer(path, device: str = "auto", intra_op_threads: int | None = 
     for required in (config_path, weights_path):
         if not required.is_file():
             raise ModelLoadError(f"{required} is missing")
-    source = _sha256_files([weights_path, config_path])
+    source = sha256_files([weights_path, config_path])
     candidates = [folder / ONNX_FILE, cache_dir() / "onnx" / source[:32] / ONNX_FILE]
     for candidate in candidates:
         if candidate.is_file():

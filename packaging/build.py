@@ -27,7 +27,7 @@ FORBIDDEN = ("torch", "torchvision", "timm", "transformers", "peft", "triton", "
 def check_model_dir(model_dir: Path) -> None:
     """Refuse a folder without model.onnx/config.json, or whose model.onnx is stale."""
     sys.path.insert(0, str(ROOT))
-    from model.onnx_backend import ONNX_FILE, OnnxScorer, _sha256_files
+    from model.onnx_backend import ONNX_FILE, OnnxScorer, sha256_files
 
     for name in (ONNX_FILE, "config.json"):
         if not (model_dir / name).is_file():
@@ -35,7 +35,7 @@ def check_model_dir(model_dir: Path) -> None:
                              "or `load_scorer(dir, backend='onnx')`)")
     weights = model_dir / "model.safetensors"
     scorer = OnnxScorer(model_dir / ONNX_FILE, providers="cpu")
-    if weights.is_file() and scorer.source_sha256 not in (None, _sha256_files([weights, model_dir / "config.json"])):
+    if weights.is_file() and scorer.source_sha256 not in (None, sha256_files([weights, model_dir / "config.json"])):
         raise SystemExit(f"build: {model_dir / ONNX_FILE} was exported from other weights than {weights}; "
                          "export it again")
 
