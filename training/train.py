@@ -496,7 +496,8 @@ class SplitTrainer:
             hs, ts = [], []
             with _eval_mode(self.m), torch.no_grad():
                 for i in _tqdm(range(0, len(tensors), bs), self.cfg, desc="prefix cache"):
-                    h, t = pt.prefix(torch.stack(tensors[i:i + bs]).to(self.m.device))
+                    x = torch.stack(tensors[i:i + bs]).to(self.m.device, memory_format=torch.channels_last)
+                    h, t = pt.prefix(x)
                     hs.append(h.half().cpu())
                     ts.append(t.cpu())
             return torch.cat(hs), torch.cat(ts)
@@ -524,6 +525,8 @@ class SplitTrainer:
         if cfg["regime"] == "finetune" and tc.get("prefix_cache", True) and k >= 0 \
                 and PrefixTail.supports(self.m.backbone):
             pt = PrefixTail(self.m.backbone, len(self.m.backbone.net.blocks) - k)
+            # NHWC: PyTorch's CPU depthwise convolutions run ~1.8x faster (forward and backward)
+            self.m.backbone.to(memory_format=torch.channels_last)
             t = time.monotonic()
             pcache = self._prefix_cache(pt)
             self.timings["prefix_cache_s"] = time.monotonic() - t
@@ -549,6 +552,7 @@ class SplitTrainer:
                         else torch.zeros(len(idx), dtype=torch.bool)
                     (h0, t0_), (h1, t1_) = pcache["train"]
                     h = torch.where(flip[:, None, None, None], h1[idx], h0[idx]).float()
+                    h = h.contiguous(memory_format=torch.channels_last)
                     taps = torch.where(flip[:, None], t1_[idx], t0_[idx])
                     pred = self.m.head(pt.tail(h.to(self.m.device), taps.to(self.m.device)))
                 else:
@@ -563,6 +567,7 @@ class SplitTrainer:
                         gi = torch.randint(0, sh.shape[1], (n_groups,), generator=self.gen)
                         e = epoch % sh.shape[0]
                         h, taps = sh[e, gi].flatten(0, 1).float(), st[e, gi].flatten(0, 1)
+                        h = h.contiguous(memory_format=torch.channels_last)
                         scores = self.m.head(pt.tail(h.to(self.m.device), taps.to(self.m.device)))
                     else:
                         groups = self._synthetic_images(epoch, step)
