@@ -1,4 +1,4 @@
-"""``photocull-train`` / ``python -m training``: train, eval, ablate, analyze, demo-shoot."""
+"""``photocull-train`` / ``python -m training``: train, eval, ablate, analyze, ship, demo-shoot."""
 from __future__ import annotations
 
 import argparse
@@ -99,6 +99,15 @@ def cmd_demo_shoot(args) -> int:
     return 0
 
 
+def cmd_ship(args) -> int:
+    from .ship import ship
+
+    dest = ship(args.run_dir, args.dest)
+    print(f"shipped {args.run_dir} -> {dest}")
+    print((dest / "MODEL_CARD.md").read_text(encoding="utf-8"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="photocull-train", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true")
@@ -126,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ablate", help="activations x splits; writes ablation.md + ablation.json")
     _add_config_args(a)
     a.set_defaults(fn=cmd_ablate)
+
+    sh = sub.add_parser("ship", help="install a trained run as the embedded default model "
+                                     "(fp16 weights, verified ONNX export, model card)")
+    sh.add_argument("run_dir", help="a 'train' output folder (model/ + report.json)")
+    sh.add_argument("--dest", default=None, help="target folder (default resources/models/default)")
+    sh.set_defaults(fn=cmd_ship)
 
     d = sub.add_parser("demo-shoot", help="build the app's demo shoot from Kodak photos")
     d.add_argument("out_dir")
