@@ -57,6 +57,16 @@ def test_train_eval_analyze_ablate(tiny_csv, tmp_path, capsys):
     assert ev["n"] == report["splits"][0]["n_test"] == 6          # the run's held-out split
     assert ev["metrics"]["srcc"] == pytest.approx(report["splits"][0]["metrics"]["srcc"], abs=1e-3)
 
+    shipped = tmp_path / "shipped"
+    assert main(["ship", str(tmp_path / "run"), "--dest", str(shipped)]) == 0
+    from model import load_model
+    from model.onnx_backend import OnnxScorer
+    assert sorted(p.name for p in shipped.iterdir()) == ["MODEL_CARD.md", "config.json", "model.onnx",
+                                                        "model.safetensors"]
+    assert OnnxScorer(shipped / "model.onnx").model_id == load_model(shipped).model_id
+    card = (shipped / "MODEL_CARD.md").read_text()
+    assert f"{report['summary']['srcc']['median']:.3f} / " in card and "split seed" in card
+
     assert main(["analyze", str(model_dir), "--dataset", "csv", "--root", str(tiny_csv), "--all",
                  "--out", str(tmp_path / "fig"), "--per-bucket", "2"]) == 0
     for name in ("tsne.png", "gradcam_low.png", "gradcam_medium.png", "gradcam_high.png"):
