@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._io import CONFIG_FILE, WEIGHTS_FILE, atomic_path, atomic_write_bytes
+from ._io import CONFIG_FILE, WEIGHTS_FILE
+from .fileio import atomic_path, atomic_write_bytes
 from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores
 
 log = logging.getLogger(__name__)

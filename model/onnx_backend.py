@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._io import CONFIG_FILE, atomic_path, atomic_write_bytes, model_files, read_config
+from ._io import CONFIG_FILE, model_files, read_config
+from .fileio import atomic_path, atomic_write_bytes
 from .errors import ModelLoadError
 from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores, torch_available
 

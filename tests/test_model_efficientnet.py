@@ -1,6 +1,4 @@
-from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 

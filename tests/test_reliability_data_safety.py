@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import cli, fsutil, journal, xmp
+from app.core import cli, journal, xmp
+from model import fileio
 from app.core.commands import common
 from app.core.decisions import KEEP, CullResult, Decision
 from app.core.scan import display_path
@@ -143,11 +144,11 @@ def test_failed_sidecar_write_keeps_the_old_one_and_leaves_no_temp_file(tmp_path
             def __getattr__(self, name):
                 return getattr(self.fh, name)
 
-        monkeypatch.setattr(fsutil.os, "fdopen", lambda *a, **k: Failing(real_fdopen(*a, **k)))
+        monkeypatch.setattr(fileio.os, "fdopen", lambda *a, **k: Failing(real_fdopen(*a, **k)))
     elif where == "fsync":
-        monkeypatch.setattr(fsutil.os, "fsync", boom)
+        monkeypatch.setattr(fileio.os, "fsync", boom)
     else:
-        monkeypatch.setattr(fsutil.os, "replace", boom)
+        monkeypatch.setattr(fileio.os, "replace", boom)
     with pytest.raises(OSError, match="injected"):
         xmp.write_sidecar(photo, 5, "Green")
     monkeypatch.undo()

@@ -73,7 +73,7 @@ def run_ablation(cfg: dict, samples: list[Sample] | None = None) -> dict:
     for r in rows:
         lines.append(f"| {r['activation']} | {r['srcc_median']:.4f} | {r['plcc_median']:.4f} | "
                      f"{r['krcc_median']:.4f} | {r['srcc_std']:.4f} | {r['splits']} |")
-    from model._io import atomic_write_bytes
+    from model.fileio import atomic_write_bytes
 
     atomic_write_bytes(out / "ablation.md", ("\n".join(lines) + "\n").encode())
     return table

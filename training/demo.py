@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from model._io import atomic_path
+from model.fileio import atomic_path
 
 from .distortions import apply
 

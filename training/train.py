@@ -23,7 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from model import create_model
-from model._io import atomic_path, atomic_write_bytes
+from model.fileio import atomic_path, atomic_write_bytes
 
 from .datasets import Sample, Split, load_dataset, random_splits
 from .distortions import SyntheticRankingSet, pristine_paths

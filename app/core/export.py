@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .decisions import KEEP, REJECT, REVIEW, CullResult
-from .fsutil import atomic_write_text
+from model.fileio import atomic_write_text
 from .scan import display_path
 
 __all__ = ["LIST_NAMES", "rows", "write_lists", "write_csv", "write_json"]

@@ -54,7 +54,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
 from .decisions import KEEP, REJECT, CullResult
-from .fsutil import atomic_write_text, fsync_dir, short_name
+from model.fileio import atomic_write_text, fsync_dir, short_name
 from .scan import display_path
 from .xmp import existing_sidecars
 

@@ -19,7 +19,7 @@ into the photo itself, only into the sidecar:
   serialising); declarations are moved to the root element, which is the
   same document for any XMP reader.
 * A sidecar that cannot be parsed is never overwritten: :class:`XmpError`.
-* Writes are atomic (:mod:`app.core.fsutil`).
+* Writes are atomic (:mod:`model.fileio`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import defusedxml
 import defusedxml.ElementTree as DET
 
 from .decisions import Decision
-from .fsutil import atomic_write_bytes
+from model.fileio import atomic_write_bytes
 from .scan import is_raw
 
 __all__ = [

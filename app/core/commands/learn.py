@@ -41,7 +41,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from app.core.learn import NotEnoughDecisions, learn_from_decisions
-    from app.core.fsutil import atomic_write_text
+    from model.fileio import atomic_write_text
 
     folder = Path(os.path.abspath(args.folder))
     if not folder.is_dir():

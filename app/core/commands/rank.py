@@ -37,7 +37,7 @@ from app.core.commands.common import (
     run_scoring,
 )
 from app.core.engine import ScoreResult
-from app.core.fsutil import atomic_write_bytes, atomic_write_text
+from model.fileio import atomic_write_bytes, atomic_write_text
 from app.core.scan import display_path
 
 __all__ = ["register", "run", "RankedRow", "rank_results"]
