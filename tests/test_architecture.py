@@ -63,6 +63,11 @@ def test_core_is_qt_free_and_never_imports_ui():
     assert _violations(_files("app", "core"), QT_MODULES + ("app.ui",)) == []
 
 
+def test_only_learn_brings_training_into_the_engine():
+    files = [f for f in _files("app") if f.name != "learn.py" or f.parent.name != "core"]
+    assert _violations(files, ("training",)) == []
+
+
 def test_nothing_outside_app_ui_imports_qt():
     outside = [
         f
