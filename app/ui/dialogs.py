@@ -25,6 +25,31 @@ from .settings import BACKENDS, DEVICES, SIDECAR_NAMINGS, Settings
 __all__ = ["AutoCullDialog", "ExportDialog", "SettingsDialog"]
 
 
+def _path_row(field: QLineEdit, browse) -> QWidget:
+    """A path field with a "…" button that calls ``browse``."""
+    button = QPushButton("…")
+    button.clicked.connect(browse)
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(field, 1)
+    lay.addWidget(button)
+    return row
+
+
+def _lay_out(dialog: QDialog, form: QFormLayout, note: str) -> None:
+    """The dialogs' common body: the form, a wrapped explanatory note, OK / Cancel."""
+    label = QLabel(note)
+    label.setWordWrap(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    lay = QVBoxLayout(dialog)
+    lay.addLayout(form)
+    lay.addWidget(label)
+    lay.addWidget(buttons)
+
+
 class AutoCullDialog(QDialog):
     """Pick the best N % (or score >= threshold) and reject the rest — one undoable step."""
 
@@ -48,16 +73,8 @@ class AutoCullDialog(QDialog):
         form = QFormLayout()
         form.addRow(self.top, self.percent)
         form.addRow(self.thr, self.threshold)
-        note = QLabel(f"Applies to the {scored} scored photo(s): picks the kept ones, rejects the others.\n"
-                      "Photos that failed to score are left for you to review. Undo with Ctrl+Z.")
-        note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(note)
-        lay.addWidget(buttons)
+        _lay_out(self, form, f"Applies to the {scored} scored photo(s): picks the kept ones, rejects the "
+                 "others.\nPhotos that failed to score are left for you to review. Undo with Ctrl+Z.")
 
     def params(self) -> dict:
         """Keyword arguments for :meth:`CullSession.auto_cull`."""
@@ -75,11 +92,7 @@ class ExportDialog(QDialog):
         self.lists = QCheckBox("Write keep / reject / review lists (keep.txt, reject.txt, review.txt)")
         self.lists.setChecked(True)
         self.out_dir = QLineEdit(folder)
-        browse = QPushButton("…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.out_dir, 1)
-        row.addWidget(browse)
+        row = _path_row(self.out_dir, self._browse)
         self.xmp = QCheckBox("Write XMP sidecars (rating and colour label for Lightroom / darktable / Capture One)")
         self.naming = QComboBox()
         self.naming.addItems(SIDECAR_NAMINGS)
@@ -93,16 +106,8 @@ class ExportDialog(QDialog):
         form.addRow(self.xmp)
         form.addRow("Sidecar naming", self.naming)
         form.addRow("Photos", self.organize)
-        note = QLabel("Picks are kept, rejects rejected; unflagged photos go to review.txt and stay in place.\n"
-                      "Moves are journaled: File ▸ Undo last move puts them back.")
-        note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(note)
-        lay.addWidget(buttons)
+        _lay_out(self, form, "Picks are kept, rejects rejected; unflagged photos go to review.txt and stay "
+                 "in place.\nMoves are journaled: File ▸ Undo last move puts them back.")
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Lists folder", self.out_dir.text())
@@ -132,13 +137,7 @@ class SettingsDialog(QDialog):
         self.device.setCurrentText(settings.device)
         self.checkpoint = QLineEdit(settings.checkpoint)
         self.checkpoint.setPlaceholderText("embedded default model")
-        browse = QPushButton("…")
-        browse.clicked.connect(self._browse)
-        ck = QWidget()
-        row = QHBoxLayout(ck)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.checkpoint, 1)
-        row.addWidget(browse)
+        ck = _path_row(self.checkpoint, self._browse)
         self.naming = QComboBox()
         self.naming.addItems(SIDECAR_NAMINGS)
         self.naming.setCurrentText(settings.sidecar_naming)
@@ -147,16 +146,8 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Model checkpoint", ck)
         form.addRow("XMP sidecar naming", self.naming)
-        note = QLabel("replace: IMG_1.xmp (Lightroom, Capture One) · append: IMG_1.CR2.xmp (darktable).\n"
-                      "Model changes apply to the next folder you open.")
-        note.setWordWrap(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(note)
-        lay.addWidget(buttons)
+        _lay_out(self, form, "replace: IMG_1.xmp (Lightroom, Capture One) · append: IMG_1.CR2.xmp "
+                 "(darktable).\nModel changes apply to the next folder you open.")
 
     def _browse(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Model folder (model.safetensors + config.json)",
