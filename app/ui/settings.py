@@ -25,6 +25,32 @@ _DEFAULTS = {
 }
 
 
+class _Pref:
+    """One typed preference of :class:`Settings`. Reading falls back to the default (also for a
+    stored value outside ``choices``) and clamps to ``bounds``; writing refuses a value outside
+    ``choices`` and stores it as the default's type (None as "" for text)."""
+
+    def __init__(self, key: str, choices: tuple[str, ...] | None = None,
+                 bounds: tuple[int, int] | None = None):
+        self.key, self.choices, self.bounds = key, choices, bounds
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj._get(self.key)
+        if self.choices is not None and value not in self.choices:
+            return _DEFAULTS[self.key]
+        if self.bounds is not None:
+            value = max(self.bounds[0], min(self.bounds[1], value))
+        return value
+
+    def __set__(self, obj, value) -> None:
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(value)
+        kind = type(_DEFAULTS[self.key])
+        obj._set(self.key, "" if value is None and kind is str else kind(value))
+
+
 class Settings:
     """Typed access to the preferences; every value falls back to a documented default."""
 
@@ -47,87 +73,15 @@ class Settings:
     def _set(self, key: str, value) -> None:
         self.q.setValue(key, value)
 
-    def _choice(self, key: str, choices: tuple[str, ...]) -> str:
-        v = self._get(key)
-        return v if v in choices else _DEFAULTS[key]
-
-    @property
-    def backend(self) -> str:
-        return self._choice("model/backend", BACKENDS)
-
-    @backend.setter
-    def backend(self, v: str) -> None:
-        if v not in BACKENDS:
-            raise ValueError(v)
-        self._set("model/backend", v)
-
-    @property
-    def device(self) -> str:
-        return self._choice("model/device", DEVICES)
-
-    @device.setter
-    def device(self, v: str) -> None:
-        if v not in DEVICES:
-            raise ValueError(v)
-        self._set("model/device", v)
-
-    @property
-    def checkpoint(self) -> str:
-        return self._get("model/checkpoint")
-
-    @checkpoint.setter
-    def checkpoint(self, v: str) -> None:
-        self._set("model/checkpoint", v or "")
-
-    @property
-    def sidecar_naming(self) -> str:
-        return self._choice("export/sidecar_naming", SIDECAR_NAMINGS)
-
-    @sidecar_naming.setter
-    def sidecar_naming(self, v: str) -> None:
-        if v not in SIDECAR_NAMINGS:
-            raise ValueError(v)
-        self._set("export/sidecar_naming", v)
-
-    @property
-    def auto_advance(self) -> bool:
-        return self._get("cull/auto_advance")
-
-    @auto_advance.setter
-    def auto_advance(self, v: bool) -> None:
-        self._set("cull/auto_advance", bool(v))
-
-    @property
-    def heatmap_opacity(self) -> int:
-        return max(0, min(100, self._get("view/heatmap_opacity")))
-
-    @heatmap_opacity.setter
-    def heatmap_opacity(self, v: int) -> None:
-        self._set("view/heatmap_opacity", int(v))
-
-    @property
-    def show_heatmap(self) -> bool:
-        return self._get("view/show_heatmap")
-
-    @show_heatmap.setter
-    def show_heatmap(self, v: bool) -> None:
-        self._set("view/show_heatmap", bool(v))
-
-    @property
-    def sort(self) -> str:
-        return self._get("view/sort")
-
-    @sort.setter
-    def sort(self, v: str) -> None:
-        self._set("view/sort", v)
-
-    @property
-    def last_folder(self) -> str:
-        return self._get("session/last_folder")
-
-    @last_folder.setter
-    def last_folder(self, v: str) -> None:
-        self._set("session/last_folder", v)
+    backend = _Pref("model/backend", BACKENDS)
+    device = _Pref("model/device", DEVICES)
+    checkpoint = _Pref("model/checkpoint")
+    sidecar_naming = _Pref("export/sidecar_naming", SIDECAR_NAMINGS)
+    auto_advance = _Pref("cull/auto_advance")
+    heatmap_opacity = _Pref("view/heatmap_opacity", bounds=(0, 100))
+    show_heatmap = _Pref("view/show_heatmap")
+    sort = _Pref("view/sort")
+    last_folder = _Pref("session/last_folder")
 
     def sync(self) -> None:
         self.q.sync()
