@@ -91,3 +91,20 @@ def write_dng(path: Path, preview: np.ndarray | bytes | None = None, orientation
                 struct.pack_into("<H" if tags[code].dtype == 3 else "<I", data, tags[code].valueoffset, value)
         Path(path).write_bytes(bytes(data))
     return path
+
+
+def crash_file_ops_after(monkeypatch, n: int):
+    """A kill mid-move: ``app.core.journal``'s file operation number ``n + 1`` raises
+    KeyboardInterrupt (the first ``n`` run for real). Returns the real operation, to put back."""
+    from app.core import journal
+
+    real, done = journal._move_noclobber, [0]
+
+    def crash(src, dst):
+        if done[0] == n:
+            raise KeyboardInterrupt("killed")
+        done[0] += 1
+        real(src, dst)
+
+    monkeypatch.setattr(journal, "_move_noclobber", crash)
+    return real

@@ -8,7 +8,7 @@ import pytest
 
 from app.core import cli, journal, xmp
 from app.core.commands import common
-from core_fakes import FakeScorer, write_photo
+from core_fakes import FakeScorer, crash_file_ops_after, write_photo
 
 
 @pytest.fixture
@@ -115,15 +115,7 @@ def test_copy_mode(shoot, fake_scorer, capsys):
 
 def test_interrupted_move_rolled_back_by_next_run(shoot, fake_scorer, monkeypatch, capsys):
     before = snapshot(shoot)
-    real, n = journal._move_noclobber, {"calls": 0}
-
-    def crash(src, dst):
-        if n["calls"] == 4:
-            raise KeyboardInterrupt
-        n["calls"] += 1
-        real(src, dst)
-
-    monkeypatch.setattr(journal, "_move_noclobber", crash)
+    real = crash_file_ops_after(monkeypatch, 4)
     assert cli.main(["cull", str(shoot), "--threshold", "60", "--move", "--no-progress"]) == 130
     monkeypatch.setattr(journal, "_move_noclobber", real)
     assert snapshot(shoot) != before

@@ -7,6 +7,7 @@ import pytest
 
 from app.core import journal
 from app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision
+from core_fakes import crash_file_ops_after
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -99,16 +100,7 @@ def test_collisions_never_overwrite_and_shots_keep_matching_names(shoot):
 def test_interrupted_move_is_recovered(shoot, monkeypatch):
     root, results, companions = shoot
     before, before_dirs = tree(root), dirs(root)
-    real = journal._move_noclobber
-    calls = {"n": 0}
-
-    def crash_after_three(src, dst):
-        if calls["n"] == 3:
-            raise KeyboardInterrupt("killed")
-        calls["n"] += 1
-        real(src, dst)
-
-    monkeypatch.setattr(journal, "_move_noclobber", crash_after_three)
+    real = crash_file_ops_after(monkeypatch, 3)
     with pytest.raises(KeyboardInterrupt):
         journal.organize(root, results, companions)
     monkeypatch.setattr(journal, "_move_noclobber", real)
@@ -183,16 +175,7 @@ def test_copy_mode_never_touches_sources_and_undo_removes_copies(shoot):
 def test_interrupted_copy_is_recovered(shoot, monkeypatch):
     root, results, companions = shoot
     before = tree(root)
-    real = journal._move_noclobber
-    calls = {"n": 0}
-
-    def crash(src, dst):
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        calls["n"] += 1
-        real(src, dst)
-
-    monkeypatch.setattr(journal, "_move_noclobber", crash)
+    crash_file_ops_after(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         journal.organize(root, results, companions, mode="copy")
     monkeypatch.undo()
