@@ -496,6 +496,7 @@ class SplitTrainer:
             hs, ts = [], []
             with _eval_mode(self.m), torch.no_grad():
                 for i in _tqdm(range(0, len(tensors), bs), self.cfg, desc="prefix cache"):
+                    # NHWC like the model's CNN weights (IQAModel.channels_last): ~1.8x faster on CPU
                     x = torch.stack(tensors[i:i + bs]).to(self.m.device, memory_format=torch.channels_last)
                     h, t = pt.prefix(x)
                     hs.append(h.half().cpu())
@@ -525,8 +526,6 @@ class SplitTrainer:
         if cfg["regime"] == "finetune" and tc.get("prefix_cache", True) and k >= 0 \
                 and PrefixTail.supports(self.m.backbone):
             pt = PrefixTail(self.m.backbone, len(self.m.backbone.net.blocks) - k)
-            # NHWC: PyTorch's CPU depthwise convolutions run ~1.8x faster (forward and backward)
-            self.m.backbone.to(memory_format=torch.channels_last)
             t = time.monotonic()
             pcache = self._prefix_cache(pt)
             self.timings["prefix_cache_s"] = time.monotonic() - t
