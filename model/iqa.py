@@ -18,6 +18,10 @@ from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores
 
 log = logging.getLogger(__name__)
 
+# CPU inference runs in chunks of this many images: on 2 cores a chunk of 4 is as fast as 16
+# (faster, even: the activations stay in cache) and peaks ~550 MB lower at 448 px (benchmarks/).
+CPU_CHUNK = 4
+
 
 @contextlib.contextmanager
 def evaluating(module: nn.Module):
@@ -113,6 +117,7 @@ class IQAModel(ScorerMixin, nn.Module):
     def predict_batch(self, x) -> np.ndarray:
         """(N,3,S,S) preprocessed float32 -> (N,) scores 0-100.
 
+        On the CPU it runs in chunks of ``CPU_CHUNK`` images (same speed, a fraction of the memory).
         CUDA out of memory: the batch is halved until it fits (and later batches are split to that
         size up front), then, if one image does not fit, the model moves to the CPU; both logged.
         """
@@ -124,8 +129,8 @@ class IQAModel(ScorerMixin, nn.Module):
 
     def _raw(self, x: np.ndarray) -> np.ndarray:
         device = self.device
-        limit = self._cuda_batch_limit if device.type == "cuda" else None
-        if limit is not None and len(x) > limit:  # a batch this big ran out of memory before
+        limit = self._cuda_batch_limit if device.type == "cuda" else CPU_CHUNK
+        if limit is not None and len(x) > limit:  # CPU chunk, or a batch this big ran out of CUDA memory
             return np.concatenate([self._raw(x[i:i + limit]) for i in range(0, len(x), limit)])
         try:
             return self._run(x, device)

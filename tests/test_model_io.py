@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from model import ModelLoadError, create_model, load_model, load_scorer
-from model.iqa import IQAModel
+from model.iqa import CPU_CHUNK, IQAModel
 
 
 def small_model(**kw):
@@ -160,3 +160,16 @@ def test_cuda_oom_halves_the_batch_then_falls_back_to_cpu(monkeypatch, caplog):
     assert ("cpu", 1) in calls and "out of memory" in caplog.text
     monkeypatch.undo()
     assert np.allclose(scores, m.predict_batch(x), atol=1e-4)
+
+
+def test_cpu_inference_runs_in_small_chunks_with_the_same_scores(monkeypatch):
+    """A big engine batch must not become one big CPU forward pass (activation memory grows with
+    the batch; on the CPU small chunks are as fast)."""
+    m = small_model()
+    x = np.stack([m.preprocess(photo(i)) for i in range(2 * CPU_CHUNK + 1)])
+    one_by_one = np.concatenate([m.predict_batch(x[i:i + 1]) for i in range(len(x))])
+    sizes = []
+    real_run = IQAModel._run
+    monkeypatch.setattr(IQAModel, "_run", lambda self, xb, device: sizes.append(len(xb)) or real_run(self, xb, device))
+    assert np.allclose(m.predict_batch(x), one_by_one, atol=1e-4)
+    assert sizes == [CPU_CHUNK, CPU_CHUNK, 1]
