@@ -34,13 +34,13 @@ def load_scorer(path=None, backend: str | None = None, device: str = "auto"):
 
     backend "torch": ``load_model(path, device)``; "onnx": ``OnnxScorer`` on ``model.onnx`` in the
     model folder, exported there first (atomically) if missing/stale, or into the cache dir when
-    the folder is read-only; None: ``default_backend()``. Asking for "torch" where PyTorch is not
+    the folder is read-only; "auto" or None: ``default_backend(device)``. Asking for "torch" where PyTorch is not
     installed raises ``ModelLoadError`` pointing to the onnx backend.
     """
     from .paths import default_model_dir
 
     path = default_model_dir() if path is None else path
-    backend = default_backend() if backend is None else backend
+    backend = default_backend(device) if backend in (None, "auto") else backend
     if backend == "torch":
         if not torch_available():
             raise ModelLoadError("PyTorch is not installed here, so the torch backend is unavailable; "
@@ -52,4 +52,4 @@ def load_scorer(path=None, backend: str | None = None, device: str = "auto"):
         from .onnx_backend import load_onnx_scorer
 
         return load_onnx_scorer(path, device=device)
-    raise ValueError(f"unknown backend {backend!r}; use 'torch' or 'onnx'")
+    raise ValueError(f"unknown backend {backend!r}; use 'auto', 'torch' or 'onnx'")

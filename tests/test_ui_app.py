@@ -356,7 +356,7 @@ def test_cancel_stops_between_batches_and_shutdown_joins_threads(qtbot, make_win
 
 def test_settings_round_trip(env):
     tmp_path, settings = env
-    assert settings.backend == "torch" and settings.device == "auto" and settings.checkpoint == ""
+    assert settings.backend == "auto" and settings.device == "auto" and settings.checkpoint == ""
     settings.backend, settings.device, settings.sidecar_naming = "onnx", "cpu", "append"
     settings.checkpoint = "/models/x"
     settings.sync()

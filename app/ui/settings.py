@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from model.scoring import default_backend
+from model.scoring import BACKENDS
 
 __all__ = ["Settings", "BACKENDS", "DEVICES", "SIDECAR_NAMINGS"]
 
-BACKENDS = ("torch", "onnx")
 DEVICES = ("auto", "cpu", "cuda")
 SIDECAR_NAMINGS = ("replace", "append")  # IMG_1.xmp (Lightroom) / IMG_1.CR2.xmp (darktable)
 
 _DEFAULTS = {
-    "model/backend": default_backend(),  # torch where PyTorch is installed, else onnx
+    "model/backend": "auto",  # model.scoring.default_backend: torch on CUDA, else onnx
     "model/device": "auto",
     "model/checkpoint": "",  # empty = the embedded default model
     "export/sidecar_naming": "replace",

@@ -20,6 +20,7 @@ from pathlib import Path
 from app.core.cache import Cache
 from app.core.engine import Scorer, ScoreResult, score_items
 from app.core.scan import display_path, scan_folder
+from model.scoring import BACKENDS
 
 __all__ = [
     "CommandError",
@@ -54,8 +55,8 @@ def add_scoring_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("scoring")
     g.add_argument("--model", metavar="PATH", default=None,
                    help="model folder (model.safetensors + config.json, or model.onnx); default: the embedded model")
-    g.add_argument("--backend", choices=("torch", "onnx"), default=None,
-                   help="inference backend (default: torch where PyTorch is installed, else onnx)")
+    g.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="inference backend (default auto: torch on a CUDA GPU, else onnx, the faster one on a CPU)")
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="device (default auto)")
     g.add_argument("--batch-size", type=positive_int, default=16, metavar="N", help="photos per batch (default 16)")
     g.add_argument("--workers", type=positive_int, default=2, metavar="N",
