@@ -155,3 +155,52 @@ def test_score_items_caches_thumbnails_from_the_same_decode(tmp_path, cache, mon
     assert cache.get_thumbnail(root / "broken.png", st.st_size, st.st_mtime_ns, 256) is None
     # without a cache the option does nothing (and nothing fails)
     assert len(list(score_folder(root, FakeScorer(), None, thumb_size=256))) == 4
+
+
+def textured_folder(root, n=5):
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    rng = np.random.default_rng(0)
+    root.mkdir()
+    for i in range(n):  # large enough for a reduced (draft) decode; blurred differently each
+        img = Image.fromarray(rng.integers(0, 256, (900, 1200, 3), dtype=np.uint8)).filter(ImageFilter.GaussianBlur(i))
+        img.save(root / f"t{i}.jpg", quality=90)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 nope")
+    return root
+
+
+def test_scoring_decode_also_caches_the_analysis(tmp_path, cache, monkeypatch):
+    from app.core import analysis
+
+    folder = textured_folder(tmp_path / "t")
+    items = scan_folder(folder)
+    standalone = {a.path: a for a in analysis.analyze_items(items)}  # no cache: its own decodes
+    results = list(score_items(items, FakeScorer(), cache, analyze=True))
+    assert sum(r.status == "ok" for r in results) == 5
+
+    def no_decode(*a, **k):
+        raise AssertionError("analysis decoded a photo the scoring decode had analysed")
+
+    monkeypatch.setattr(analysis, "load_image", no_decode)
+    got = {a.path: a for a in analysis.analyze_items([it for it in items if it.path.stem != "broken"], cache)}
+    assert len(got) == 5 and all(a.cached for a in got.values())
+    for path, a in got.items():  # same decode size, same numbers as analysing on its own
+        assert (a.indicators, a.hash, a.taken) == (standalone[path].indicators, standalone[path].hash,
+                                                   standalone[path].taken)
+    assert got[folder / "t0.jpg"].indicators["blur"] < got[folder / "t4.jpg"].indicators["blur"]
+
+
+def test_photos_already_analysed_are_not_analysed_again(tmp_path, cache, monkeypatch):
+    folder = textured_folder(tmp_path / "t", n=3)
+    items = scan_folder(folder)
+    list(score_items(items, FakeScorer(), cache, analyze=True))
+    calls = []
+    real = engine.analyze_image
+    monkeypatch.setattr(engine, "analyze_image", lambda item, img: calls.append(item.path) or real(item, img))
+    list(score_items(items, FakeScorer(model_id="fake-v2"), cache, analyze=True))  # rescored: new model
+    assert calls == []
+    write_photo(folder / "t1.jpg", grey=90)  # changed file: analysed again
+    list(score_items(scan_folder(folder), FakeScorer(model_id="fake-v3"), cache, analyze=True))
+    assert calls == [folder / "t1.jpg"]
+    assert list(score_items(items, FakeScorer(), None, analyze=True))  # no cache: nothing to store, still scores

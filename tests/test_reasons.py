@@ -88,7 +88,7 @@ def test_labels_order_and_threshold():
 
 def test_prepare_reduces_large_images_and_handles_tiny_ones():
     big = Image.new("RGB", (2000, 1000), (128, 128, 128))
-    assert reasons.prepare(big).shape == (reasons.ANALYSIS_SIDE, 1024, 3)
+    assert reasons.prepare(big).shape == (reasons.ANALYSIS_SIDE, 2 * reasons.ANALYSIS_SIDE, 3)
     tiny = Image.fromarray(np.zeros((4, 5, 3), np.uint8))
     ind = reasons.analyze(tiny)
     assert ind["underexposed"] == 1.0 and ind["shadows_clipped"] == 1.0

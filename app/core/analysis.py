@@ -7,7 +7,9 @@ the :func:`app.core.bursts.dhash` and the capture time of
 :func:`app.core.bursts.capture_time`. Results are cached in the photocull cache
 (table ``analysis``, keyed like scores by path + size + mtime_ns, plus the
 analysis version), so a second run costs no decode. Per-file problems become
-an :class:`Analysis` with ``error`` set, never exceptions.
+an :class:`Analysis` with ``error`` set, never exceptions. The scoring engine
+(``score_items(..., analyze=True)``) fills the same cache from its own decode, so a
+folder scored that way is analysed without decoding anything a second time.
 
 :func:`burst_groups` groups analysed photos with their scores.
 """
@@ -20,12 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
+
 from app.core import bursts, reasons
 from app.core.cache import Cache, path_key
 from app.core.decode import DecodeError, load_image, read_exif_summary
 from app.core.scan import PhotoItem
 
-__all__ = ["VERSION", "Analysis", "analyze_item", "analyze_items", "burst_groups", "describe"]
+__all__ = ["VERSION", "Analysis", "analyze_image", "analyze_item", "analyze_items", "burst_groups",
+           "cached_analyses", "describe", "store_analyses"]
 
 VERSION = f"r{reasons.VERSION}-h1"
 _TABLE = """CREATE TABLE IF NOT EXISTS analysis (
@@ -53,24 +58,34 @@ class Analysis:
 
 def analyze_item(item: PhotoItem) -> Analysis:
     """Decode and analyse one photo (never raises)."""
-    taken_fallback = item.mtime_ns / 1e9 if item.mtime_ns else None
     if not item.ok:
-        return Analysis(item.path, taken=taken_fallback, error=item.error)
+        return Analysis(item.path, taken=_taken_fallback(item), error=item.error)
     try:
         img = load_image(item.path, min_side=reasons.ANALYSIS_SIDE)
+    except DecodeError as exc:
+        return Analysis(item.path, taken=_taken_fallback(item), error=exc.reason)
+    return analyze_image(item, img)
+
+
+def analyze_image(item: PhotoItem, img: Image.Image) -> Analysis:
+    """Analyse an already decoded photo (e.g. the engine's scoring decode; never raises)."""
+    try:
         indicators = reasons.analyze(img)
         h = bursts.dhash(img)
-    except DecodeError as exc:
-        return Analysis(item.path, taken=taken_fallback, error=exc.reason)
+        taken = bursts.capture_time(item.path, item.mtime_ns, read_exif_summary(item.path))
     except Exception as exc:  # noqa: BLE001 - one odd file must not end the run
-        return Analysis(item.path, taken=taken_fallback, error=f"analysis failed: {type(exc).__name__}: {exc}")
-    taken = bursts.capture_time(item.path, item.mtime_ns, read_exif_summary(item.path))
+        return Analysis(item.path, taken=_taken_fallback(item), error=f"analysis failed: {type(exc).__name__}: {exc}")
     return Analysis(item.path, indicators, h, taken)
+
+
+def _taken_fallback(item: PhotoItem) -> float | None:
+    return item.mtime_ns / 1e9 if item.mtime_ns else None
 
 
 # The analysis table lives in the photocull cache file; Cache's transaction helpers are used so
 # that its lock and WAL settings apply (app.core-internal use).
-def _cached(cache: Cache, items: list[PhotoItem]) -> dict[Path, Analysis]:
+def cached_analyses(cache: Cache, items: list[PhotoItem]) -> dict[Path, Analysis]:
+    """The cached analyses of ``items`` (same path, size, mtime_ns and :data:`VERSION`)."""
     with cache._tx() as conn:
         conn.execute(_TABLE)
     out = {}
@@ -83,8 +98,13 @@ def _cached(cache: Cache, items: list[PhotoItem]) -> dict[Path, Analysis]:
     return out
 
 
-def _store(cache: Cache, rows: list[tuple[PhotoItem, Analysis]]) -> None:
+def store_analyses(cache: Cache, rows: list[tuple[PhotoItem, Analysis]]) -> None:
+    """Cache analyses of readable photos (failures are not stored: they are retried next time)."""
+    rows = [(it, a) for it, a in rows if it.ok and not a.error]
+    if not rows:
+        return
     with cache._tx() as conn:
+        conn.execute(_TABLE)
         conn.executemany("INSERT OR REPLACE INTO analysis VALUES (?, ?, ?, ?, ?)",
                          [(path_key(it.path), it.size, it.mtime_ns, VERSION, a.to_json()) for it, a in rows])
 
@@ -97,7 +117,7 @@ def analyze_items(items: Iterable[PhotoItem], cache: Cache | None = None, worker
     stop iterating between chunks.
     """
     items = list(items)
-    hits = _cached(cache, [it for it in items if it.ok]) if cache is not None else {}
+    hits = cached_analyses(cache, [it for it in items if it.ok]) if cache is not None else {}
     yield from hits.values()
     todo = [it for it in items if it.path not in hits]
     if not todo:
@@ -107,7 +127,7 @@ def analyze_items(items: Iterable[PhotoItem], cache: Cache | None = None, worker
             part = todo[start:start + chunk]
             done = list(pool.map(analyze_item, part))
             if cache is not None:
-                _store(cache, [(it, a) for it, a in zip(part, done) if not a.error and it.ok])
+                store_analyses(cache, list(zip(part, done)))
             yield from done
 
 

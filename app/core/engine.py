@@ -13,7 +13,10 @@
 With ``thumb_size`` (and a cache), each decoded photo's thumbnail
 (:func:`app.core.thumbs.encode_thumbnail`) is also made from the same decode and
 cached with the batch, so a viewer's thumbnails cost no second decode of the file
-(decoding a 24 MP JPEG is most of the work of scoring it).
+(decoding a 24 MP JPEG is most of the work of scoring it). With ``analyze`` (and
+a cache), the same decode also feeds :func:`app.core.analysis.analyze_image`
+(reasons, burst hash, capture time) for photos not analysed yet, cached with the
+batch for :func:`app.core.analysis.analyze_items` to find.
 
 The caller may stop iterating at any time (``break`` / ``close()``): pending
 decodes are cancelled and the pool is shut down before the generator returns.
@@ -36,6 +39,8 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
+from app.core import reasons
+from app.core.analysis import Analysis, analyze_image, cached_analyses, store_analyses
 from app.core.cache import Cache
 from app.core.decode import DecodeError, load_image
 from app.core.scan import PhotoItem, scan_folder
@@ -76,6 +81,7 @@ class _Prepared:
     size: int = 0
     mtime_ns: int = 0
     thumbnail: bytes | None = None
+    analysis: Analysis | None = None
 
 
 def _stat_reason(exc: OSError) -> str:
@@ -86,18 +92,31 @@ def _stat_reason(exc: OSError) -> str:
     return f"cannot read file: {exc.strerror or exc}"
 
 
-def _prepare(item: PhotoItem, scorer: Scorer, thumb_size: int | None = None) -> _Prepared:
-    """Decode + preprocess (+ thumbnail) one photo (runs in a worker thread; never raises)."""
+@dataclass(frozen=True)
+class _Extras:
+    """What ``_prepare`` makes from the decode besides the model input."""
+
+    thumb_size: int | None = None
+    analyze: frozenset = frozenset()  # paths whose analysis is wanted
+
+    def min_side(self, scorer: Scorer) -> int:
+        return max(scorer.image_size, self.thumb_size or 0, reasons.ANALYSIS_SIDE if self.analyze else 0)
+
+
+def _prepare(item: PhotoItem, scorer: Scorer, extras: _Extras) -> _Prepared:
+    """Decode + preprocess (+ thumbnail, analysis) one photo (runs in a worker thread; never raises)."""
     try:
         before = os.stat(item.path)
     except OSError as exc:
         return _Prepared(item, error=_stat_reason(exc))
     out = _Prepared(item, size=before.st_size, mtime_ns=before.st_mtime_ns)
     try:
-        img = load_image(item.path, min_side=max(scorer.image_size, thumb_size or 0))
+        img = load_image(item.path, min_side=extras.min_side(scorer))
         out.array = np.asarray(scorer.preprocess(img), dtype=np.float32)
-        if thumb_size:
-            out.thumbnail = encode_thumbnail(img, thumb_size)
+        if extras.thumb_size:
+            out.thumbnail = encode_thumbnail(img, extras.thumb_size)
+        if item.path in extras.analyze:
+            out.analysis = analyze_image(item, img)
     except DecodeError as exc:
         out.error, out.permanent = exc.reason, exc.permanent
     except Exception as exc:  # noqa: BLE001 - a preprocessing bug must not end the whole run
@@ -136,6 +155,7 @@ def score_items(
     workers: int = 2,
     use_cache: bool = True,
     thumb_size: int | None = None,
+    analyze: bool = False,
 ) -> Iterator[ScoreResult]:
     """Score ``items`` (see the module docstring).
 
@@ -143,11 +163,13 @@ def score_items(
     ignored (everything is rescored) but the new scores are still written.
     ``thumb_size``: also cache thumbnails of this size for the photos it decodes
     (needs a cache; cache hits are not decoded, so their thumbnails are left alone).
+    ``analyze``: also cache the :mod:`app.core.analysis` of the photos it decodes that have
+    none cached yet (needs a cache).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     if cache is None:
-        thumb_size = None
+        thumb_size, analyze = None, False
     items = list(items)
     model_id = scorer.model_id
     hits = {}
@@ -164,14 +186,18 @@ def score_items(
     batches = [misses[i:i + batch_size] for i in range(0, len(misses), batch_size)]
     if not batches:
         return
+    extras = _Extras(thumb_size)
+    if analyze:
+        done = cached_analyses(cache, misses)
+        extras = _Extras(thumb_size, frozenset(it.path for it in misses if it.path not in done))
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="photocull-decode")
     pending: list[Future] = []
     try:
-        pending = [pool.submit(_prepare, it, scorer, thumb_size) for it in batches[0]]
+        pending = [pool.submit(_prepare, it, scorer, extras) for it in batches[0]]
         for i in range(len(batches)):
             current = pending
             # Queue the next batch's decodes now: they overlap this batch's inference.
-            pending = ([pool.submit(_prepare, it, scorer, thumb_size) for it in batches[i + 1]]
+            pending = ([pool.submit(_prepare, it, scorer, extras) for it in batches[i + 1]]
                        if i + 1 < len(batches) else [])
             scored = _score_batch([f.result() for f in current], scorer)
             if cache is not None:
@@ -183,6 +209,8 @@ def score_items(
                               for p, _, _ in scored if p.thumbnail is not None]
                 if thumbnails:
                     cache.put_thumbnails(thumbnails)
+                store_analyses(cache, [(p.item, p.analysis) for p, score, _ in scored
+                                       if p.analysis is not None and score is not None])
             for p, score, err in scored:
                 yield ScoreResult(p.item.path, score, OK if score is not None else ERROR, err)
     finally:

@@ -1,7 +1,7 @@
 """Why a photo may be weak: per-defect indicators a photographer understands.
 
-:func:`analyze` measures one decoded photo (numpy/scipy only, ~0.1 s on the
-CPU) and returns a dict of indicators, each on a 0-1 scale (0 = no sign of the
+:func:`analyze` measures one decoded photo (numpy/scipy only, ~0.07 s on the
+CPU at 672x448) and returns a dict of indicators, each on a 0-1 scale (0 = no sign of the
 defect, 1 = severe). :func:`labels` turns it into the human words shown on
 tiles and written into exports ("blurry", "noisy", ...): an indicator is
 reported when it reaches :data:`FIRE` (0.5).
@@ -59,8 +59,9 @@ from scipy import ndimage
 
 __all__ = ["ANALYSIS_SIDE", "FIRE", "INDICATORS", "LABELS", "VERSION", "analyze", "labels", "prepare"]
 
-VERSION = 1  # bump when a measure or a ramp changes (cached indicators are then recomputed)
-ANALYSIS_SIDE = 512
+VERSION = 2  # bump when a measure or a ramp changes (cached indicators are then recomputed)
+# the default model's input side: the engine's scoring decode then serves the analysis too
+ANALYSIS_SIDE = 448
 FIRE = 0.5
 
 # key -> human label, in the order labels are listed (worst first when several fire)
@@ -137,6 +138,7 @@ def _noise_sigma(y: np.ndarray) -> float:
 def measures(rgb: np.ndarray) -> dict[str, float]:
     """The raw measurements behind the indicators (see the module docstring)."""
     y = rgb @ _LUMA
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     blur = _reblur_ratios(y, 9)
     sharp = 1.0 - _reblur_ratios(y, 15)
     amp = 0.5 * np.hypot(sharp[0] - sharp[2], sharp[1] - sharp[3])
@@ -144,8 +146,9 @@ def measures(rgb: np.ndarray) -> dict[str, float]:
         "blur_ratio": float(blur.max()),
         "anisotropy": float(2 * amp / max(sharp.mean(), 1e-3)),
         "noise_sigma": _noise_sigma(y),
-        "highlights": float(np.mean(rgb.min(-1) >= 250 / 255)),
-        "shadows": float(np.mean(rgb.max(-1) <= 6 / 255)),
+        # channel-wise min/max: a reduction over the short last axis is ~20x slower in numpy
+        "highlights": float(np.mean(np.minimum(np.minimum(r, g), b) >= 250 / 255)),
+        "shadows": float(np.mean(np.maximum(np.maximum(r, g), b) <= 6 / 255)),
         "mean_luma": float(y.mean()),
     }
 

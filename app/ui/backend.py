@@ -161,9 +161,11 @@ class Backend:
             scorer = self.scorer()
             yield ("model", scorer.model_id)
             batch, last = [], time.monotonic()
-            # thumbnails come from the decode scoring does anyway (no second decode per photo)
+            # thumbnails and the reasons/bursts analysis come from the decode scoring does anyway
+            # (no second decode per photo when the analysis job runs next)
             for r in engine.score_items(items, scorer, cache, batch_size=self.batch_size,
-                                        workers=self.decode_workers, thumb_size=self.thumb_size):
+                                        workers=self.decode_workers, thumb_size=self.thumb_size,
+                                        analyze=True):
                 batch.append(r)
                 if time.monotonic() - last >= _FLUSH_S:
                     yield ("scores", batch)

@@ -91,8 +91,9 @@ def relative_display(path: Path, root: Path) -> str:
 
 
 def run_scoring(args: argparse.Namespace, scorer: Scorer | None = None,
-                exclude: tuple[str, ...] = ()) -> list[ScoreResult]:
-    """Scan ``args.folder``, load the scorer (unless given) and score everything.
+                exclude: tuple[str, ...] = (), analyze: bool = False) -> list[ScoreResult]:
+    """Scan ``args.folder``, load the scorer (unless given) and score everything. ``analyze``:
+    :func:`run_analysis` will follow, so the scoring decode also caches the analyses.
 
     Results come in the engine's order (cached first). Raises CommandError for
     a missing folder or an unloadable model, before any scoring starts.
@@ -115,7 +116,7 @@ def run_scoring(args: argparse.Namespace, scorer: Scorer | None = None,
         with tqdm(total=len(items), unit="photo", desc="scoring", file=sys.stderr,
                   disable=not args.progress, dynamic_ncols=True) as bar, \
                 closing(score_items(items, scorer, cache, batch_size=args.batch_size,
-                                    workers=args.workers)) as gen:
+                                    workers=args.workers, analyze=analyze)) as gen:
             for result in gen:
                 results.append(result)
                 bar.update(1)

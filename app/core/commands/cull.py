@@ -115,7 +115,8 @@ def run(args) -> int:
     sorting = args.move or args.copy
     # when sorting, photos already in Keep/ and Reject/ are neither re-scored nor counted
     exclude = tuple(journal.TARGET_DIRS.values()) if sorting else ()
-    scored = run_scoring(args, exclude=exclude)
+    want_analysis = args.best_of_burst or (args.reasons and (args.csv or args.json))
+    scored = run_scoring(args, exclude=exclude, analyze=want_analysis)
     items = scan_folder(folder, recursive=args.recursive, exclude=exclude)
     order = {it.path: i for i, it in enumerate(items)}
     companions = {it.path: list(it.companions) for it in items if it.companions}
@@ -125,8 +126,7 @@ def run(args) -> int:
         return 1
 
     labels = Labels(keep=args.keep_label, reject=args.reject_label)
-    analyses = run_analysis(args, exclude=exclude) \
-        if args.best_of_burst or (args.reasons and (args.csv or args.json)) else {}
+    analyses = run_analysis(args, exclude=exclude) if want_analysis else {}
     if args.best_of_burst:
         groups = burst_groups(analyses.values(), {r.path: r.score for r in scored}, max_gap=args.burst_gap)
         results = cull_best_of_burst(scored, groups, args.threshold, labels)

@@ -152,14 +152,15 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise CommandError(f"not a folder: {display_path(args.folder)}")
     scorer = common.load_scorer_from_args(args)  # looked up at call time (one place to swap it)
-    results = run_scoring(args, scorer=scorer)
+    want_reasons = args.reasons and (args.csv is not None or args.json is not None)
+    results = run_scoring(args, scorer=scorer, analyze=want_reasons)
     rows = rank_results(results)
     if not rows:
         print(f"photocull: no photos found in {display_path(root)}", file=sys.stderr)
         return 1
     _print_table(rows, root, args.top)
     reasons = None
-    if args.reasons and (args.csv is not None or args.json is not None):
+    if want_reasons:
         reasons = {p: a.labels for p, a in run_analysis(args).items()}
     if args.csv is not None:
         _write_csv(rows, args.csv, reasons)
