@@ -3,6 +3,7 @@
     python -m benchmarks.run --n 200                  # full run on 200 24 MP JPEGs + mixed folder
     python -m benchmarks.run --n 8 --quick            # a smoke run for a busy machine
     python -m benchmarks.run --n 0 --scale 1000,10000 # memory flatness / re-open on big folders
+    python -m benchmarks.run --n 0 --accelerator      # GPU: default model + ViT-B/16 at batch 64, fp16
 
 Every scenario runs in its own child process (``benchmarks.scenarios``) so peak RSS numbers do
 not mix. Workloads are generated once into ``benchmarks/out/workload`` (gitignored). Prints a
@@ -153,6 +154,10 @@ def run(args) -> dict:
                 res[f"photocull_{backend}"] = scenario(
                     "photocull", **common, backend=backend, folder=str(large), thumbs=args.thumbs,
                     cache=str(tmp / f"{backend}.sqlite3"), profile=prof(backend))
+            for how in ("engine", "separate"):  # the app's whole flow, with and without the shared decode
+                res[f"app_analysis_{how}"] = scenario(
+                    "photocull", **common, backend="onnx", folder=str(large), thumbs=args.thumbs, analysis=how,
+                    cache=str(tmp / f"app-{how}.sqlite3"))
             res["first_thumbnail"] = scenario("first_thumbnail", folder=str(large), workers=args.workers,
                                               screen=args.screen, cache=str(tmp / "cold.sqlite3"))
             warm = args.backends[-1]
@@ -165,6 +170,9 @@ def run(args) -> dict:
                 report["workload"]["mixed"] = {"folder": str(mixed), **workload.describe(mixed)}
                 res["mixed_onnx"] = scenario("photocull", **common, backend="onnx", folder=str(mixed),
                                              thumbs=args.thumbs, cache=str(tmp / "mixed.sqlite3"))
+        if args.accelerator:
+            res["accelerator"] = scenario("accelerator", model=str(model_dir), batch=args.accelerator_batch,
+                                          repeats=args.accelerator_repeats)
         for count in args.scale:
             folder = workload.scale_folder(count, log=log)
             report.setdefault("workload", {})[f"scale_{count}"] = {"folder": str(folder), "photos": count,
@@ -174,7 +182,7 @@ def run(args) -> dict:
                 "first_thumbnail", folder=str(folder), workers=args.workers, screen=args.screen,
                 cache=str(tmp / f"scale-{count}-cold.sqlite3"))
             res[f"scale_{count}_photocull"] = scenario("photocull", **common, backend="onnx", folder=str(folder),
-                                                       thumbs=args.thumbs, cache=cache)
+                                                       thumbs=args.thumbs, analysis="engine", cache=cache)
             res[f"scale_{count}_reopen"] = scenario("reopen", **common, backend="onnx", folder=str(folder),
                                                     screen=args.screen, cache=cache)
     finally:
@@ -214,6 +222,13 @@ def table(report: dict) -> str:
             add(f"  … ÷ Laplacian variance (×)", e["images_per_s"] / lap, "{:.2f}")
         add(f"  … peak RSS (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"], higher=False)
         add(f"  … model load (s)", e["model_load_s"], "{:.2f}")
+    app, before = r.get("app_analysis_engine"), r.get("app_analysis_separate")
+    if app and before:
+        add("app flow (onnx): score + thumbnail + reasons/bursts, one decode (images/s)", app["images_per_s"],
+            "{:.2f}")
+        add("  … same with the analysis decoding again, as before (images/s)", before["images_per_s"], "{:.2f}")
+        add("  … one decode ÷ two decodes (×)", app["images_per_s"] / before["images_per_s"], "{:.2f}")
+        add("  … peak RSS (MB)", app["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"], higher=False)
     inf = r.get("inference")
     if inf:
         add("model only, torch eager (images/s)", inf["torch_images_per_s"], "{:.2f}")
@@ -226,6 +241,11 @@ def table(report: dict) -> str:
         add("  … peak RSS (MB)", r["brisque"]["peak_rss_mb"], "{:.0f}")
     if lap:
         add("Laplacian variance, OpenCV full decode (images/s)", lap, "{:.2f}")
+    acc = r.get("accelerator")
+    if acc:
+        for name, label in (("default", "default model"), ("vit_b16", "ViT-B/16 (siglip2 base)")):
+            add(f"{acc['device']}: {label} at {acc[name + '_image_size']} px, batch {acc['batch']} (images/s)",
+                acc[f"{name}_images_per_s"], "{:.1f}")
     m = r.get("mixed_onnx")
     if m:
         add("mixed folder (PNG/WebP/HEIC/DNG) onnx end-to-end (images/s)", m["images_per_s"], "{:.2f}")
@@ -244,7 +264,7 @@ def table(report: dict) -> str:
                       key=lambda k: int(k.split("_")[1])):
         count = int(key.split("_")[1])
         e, ro, ft = r[key], r[f"scale_{count}_reopen"], r[f"scale_{count}_first_thumbnail"]
-        add(f"{count} photos: end-to-end onnx (images/s)", e["images_per_s"], "{:.2f}")
+        add(f"{count} photos: end-to-end onnx + analysis (images/s)", e["images_per_s"], "{:.2f}")
         add(f"{count} photos: peak RSS while scoring (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"],
             higher=False)
         add(f"{count} photos: cold scan + first thumbnail (s)", ft["first_thumbnail_s"], "{:.3f}",
@@ -272,6 +292,9 @@ def stage_table(st: dict) -> str:
     lines = ["| stage (24 MP JPEG) | CPU ms per image |", "|---|---|"]
     lines += [f"| {label} | {st[key]:.1f} |" for key, label in STAGES if key in st]
     lines.append(f"| → bound on {os.cpu_count()} cores, perfect overlap | {st['bound_images_per_s']:.1f} images/s |")
+    if "decode_only_all_cores_images_per_s" in st:
+        lines.append(f"| draft decode alone on all {os.cpu_count()} cores (ceiling of any pipeline on this decode) "
+                     f"| {st['decode_only_all_cores_images_per_s']:.1f} images/s |")
     return "\n".join(lines)
 
 
@@ -321,6 +344,10 @@ def main(argv=None) -> None:
     p.add_argument("--screen", type=int, default=24, help="thumbnails in a first screen")
     p.add_argument("--brisque-n", type=int, default=8, help="images scored with brisque (it is slow)")
     p.add_argument("--mixed", type=int, default=3, help="files per format in the mixed folder (0: skip)")
+    p.add_argument("--accelerator", action="store_true",
+                   help="GPU batch inference (CUDA + fp16 autocast): default model and a ViT-B/16")
+    p.add_argument("--accelerator-batch", type=int, default=64)
+    p.add_argument("--accelerator-repeats", type=int, default=20)
     p.add_argument("--model", help="model folder (default: embedded default, else the stand-in)")
     p.add_argument("--jobs", type=int, default=1, help="processes generating the workload")
     p.add_argument("--profile", action="store_true", help="pyinstrument profiles -> benchmarks/out/profile-*.txt")

@@ -69,14 +69,19 @@ def _scorer(a: dict):
 
 # --------------------------------------------------------------------------- scenarios
 def photocull(a: dict, rss: PeakRSS) -> dict:
-    """End-to-end on a fresh cache: scan, decode + preprocess + score (engine) + thumbnails.
+    """End-to-end on a fresh cache: scan, decode + preprocess + score (engine) + thumbnails
+    (+ the reasons/bursts analysis the GUI runs after scoring).
 
     ``thumbs``: "engine" = thumbnails made by ``score_items`` from the scoring decode;
     "separate" = scoring, then ``make_thumbnail`` per photo on ``workers`` threads (a second
     decode, what a viewer asking for thumbnails on its own does); "none" = scoring only.
+    ``analysis``: "engine" = ``score_items(analyze=True)`` then ``analyze_items`` (finds them all
+    cached, as the GUI's analysis job does); "separate" = ``analyze_items`` decoding every photo
+    again after scoring (before the engine did it); "none" = no analysis.
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    from app.core.analysis import analyze_items
     from app.core.cache import Cache
     from app.core.engine import score_items
     from app.core.scan import scan_folder
@@ -87,23 +92,29 @@ def photocull(a: dict, rss: PeakRSS) -> dict:
     t_load = time.perf_counter() - t0
     rss_loaded = rss.current_mb()
     cache = Cache(a["cache"])
+    analysis = a.get("analysis", "none")
     t1 = time.perf_counter()
     items = scan_folder(a["folder"])
     first = None
     scores: dict[str, float | None] = {}
     errors = 0
     for r in score_items(items, scorer, cache, batch_size=a["batch"], workers=a["workers"],
-                         thumb_size=THUMB_SIZE if a["thumbs"] == "engine" else None):
+                         thumb_size=THUMB_SIZE if a["thumbs"] == "engine" else None,
+                         analyze=analysis == "engine"):
         first = first if first is not None else time.perf_counter() - t1
         scores[str(r.path)] = r.score
         errors += r.status != "ok"
     if a["thumbs"] == "separate":
         with ThreadPoolExecutor(a["workers"]) as pool:
             list(pool.map(lambda it: make_thumbnail(it.path, cache=cache), [it for it in items if it.ok]))
+    t_scored = time.perf_counter() - t1
+    analysed = sum(1 for an in analyze_items(items, cache, workers=a["workers"]) if not an.error) \
+        if analysis != "none" else 0
     wall = time.perf_counter() - t1
     cache.close()
     n = len(scores)
-    return {"images": n, "errors": errors, "wall_s": wall, "images_per_s": n / wall if wall else 0.0,
+    return {"images": n, "errors": errors, "analysed": analysed, "wall_s": wall,
+            "images_per_s": n / wall if wall else 0.0, "scoring_s": t_scored, "analysis_s": wall - t_scored,
             "first_result_s": first, "model_load_s": t_load, "rss_after_load_mb": rss_loaded}
 
 
@@ -268,6 +279,13 @@ def stages(a: dict, rss: PeakRSS) -> dict:
     out["read_file_ms"] = per_image(lambda p: Path(p).read_bytes(), paths)
     out["full_decode_ms"] = per_image(lambda d: Image.open(io.BytesIO(d)).load(), datas)
     out["draft_decode_ms"] = per_image(lambda p: load_image(p, min_side=size), paths)
+    # the ceiling of any pipeline built on this decode: nothing but draft decodes on every core
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(lambda p: load_image(p, min_side=size), paths * a["repeats"]))
+        out["decode_only_all_cores_images_per_s"] = len(paths) * a["repeats"] / (time.perf_counter() - t0)
     out["preprocess_ms"] = per_image(t_m.preprocess, imgs)
     out["thumbnail_from_decode_ms"] = per_image(lambda im: encode_thumbnail(im, THUMB_SIZE), imgs)
     out["make_thumbnail_ms"] = per_image(lambda p: make_thumbnail(p, THUMB_SIZE), paths)
@@ -289,8 +307,38 @@ def stages(a: dict, rss: PeakRSS) -> dict:
     return out
 
 
+def accelerator(a: dict, rss: PeakRSS) -> dict:
+    """Batch inference on the GPU (CUDA, fp16 autocast as ``IQAModel.predict_batch`` does there; the
+    CPU when there is none): images/s of the default model and of a ViT-B/16 backbone
+    (``siglip2`` at its base configuration, random weights: the same cost as the pretrained one)."""
+    import numpy as np
+    import torch
+
+    from model import create_model, load_model
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    out = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu", "batch": a["batch"]}
+    models = {"default": lambda: load_model(a["model"], device=device),
+              "vit_b16": lambda: create_model(backbone="siglip2", pretrained=False, image_size=224).to(device)}
+    for name, make in models.items():
+        m = make()
+        x = np.random.default_rng(0).standard_normal((a["batch"], 3, m.image_size, m.image_size), dtype=np.float32)
+        m.predict_batch(x)  # warm-up: cuDNN autotuning, allocations
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(a["repeats"]):
+            m.predict_batch(x)  # returns numpy: synchronised
+        out[f"{name}_images_per_s"] = a["batch"] * a["repeats"] / (time.perf_counter() - t0)
+        out[f"{name}_image_size"] = m.image_size
+        del m
+    if device == "cuda":
+        out["cuda_peak_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
 SCENARIOS = {f.__name__: f for f in (photocull, inference, stages, brisque, laplacian, first_thumbnail,
-                                       reopen)}
+                                       reopen, accelerator)}
 
 
 def main(argv: list[str]) -> None:
