@@ -3,6 +3,7 @@
 * ``large``: N camera-sized JPEGs (default 6000×4000, 24 MP) made from the Kodak24 photos:
   upscaled, flipped/cropped per index so no two files are the same, mild Gaussian sensor-like
   noise, JPEG q=94 4:2:0 with a small EXIF block (what cameras write; ~6-7 MB files, ~2 bits/pixel).
+* ``camera``: the same N JPEGs, each with a full-HD MPF preview after it (many cameras write one).
 * ``mixed``: a few PNG, WebP, HEIC (pillow-heif) and DNG (with a full-size embedded JPEG
   preview, as cameras write them, plus preview-less DNGs demosaiced at half size).
 * ``scale``: K small JPEGs for the memory-flatness and re-open measures, as hard links to a
@@ -107,6 +108,34 @@ def large_jpegs(n: int, size=(6000, 4000), quality: int = 94, noise: float = 4.0
     # the measured folder: hard links to the first n files, so --n selects the workload size
     folder = OUT_DIR / "workload" / f"large-{n}"
     _link_tree(folder, [pool_dir / f"img_{i:04d}.jpg" for i in range(n)], per_dir=0)
+    return folder
+
+
+def camera_jpegs(n: int, preview_short: int = 1080, log=print) -> Path:
+    """The photos of :func:`large_jpegs` byte for byte, each followed by the camera's own full-HD
+    copy (1620×1080 for 3:2) as a second MPF image, which is how many cameras write JPEGs."""
+    from tests.core_fakes import add_mpf_preview
+
+    large = large_jpegs(n, log=log)
+    pool_dir = _prepared_dir("camera-pool", {"preview_short": preview_short, "v": 1})
+    files = []
+    for src in sorted(large.glob("*.jpg")):
+        dst = pool_dir / src.name
+        files.append(dst)
+        if dst.exists():
+            continue
+        with Image.open(src) as img:
+            img.draft("RGB", (preview_short, preview_short))
+            scale = preview_short / min(img.size)
+            preview = img.convert("RGB").resize((round(img.width * scale), round(img.height * scale)),
+                                                Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        preview.save(buf, "JPEG", quality=90)
+        tmp = dst.with_suffix(".tmp")
+        tmp.write_bytes(add_mpf_preview(src.read_bytes(), buf.getvalue()))
+        os.replace(tmp, dst)
+    folder = OUT_DIR / "workload" / f"camera-{n}"
+    _link_tree(folder, files, per_dir=0)
     return folder
 
 

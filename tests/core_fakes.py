@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import threading
 from pathlib import Path
 
@@ -38,6 +39,35 @@ def write_photo(path: Path, grey: int = 128, size: tuple[int, int] = (64, 48), f
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", size, (grey, grey, grey)).save(path, fmt)
     return path
+
+
+MPF_FULL_HD = 0x010002  # "Large Thumbnail (Full HD Equivalent)"
+MPF_UNDEFINED = 0x000000  # e.g. an HDR gain map (Ultra HDR) stored as a second MPF image
+
+
+def add_mpf_preview(jpeg: bytes, preview: bytes, mp_type: int = MPF_FULL_HD) -> bytes:
+    """``jpeg`` with ``preview`` (JPEG bytes) appended as a second MPF image, the layout many
+    cameras write (CIPA DC-007): an APP2 "MPF" segment after the APPn segments of the photo, whose
+    little-endian TIFF directory lists both images, and the preview after the photo's EOI. The
+    photo's own bytes are unchanged."""
+    pos = 2
+    while jpeg[pos] == 0xFF and 0xE0 <= jpeg[pos + 1] <= 0xEF:  # skip APP0..APP15
+        pos += 2 + struct.unpack(">H", jpeg[pos + 2:pos + 4])[0]
+    n = 3  # IFD entries: MPFVersion, NumberOfImages, MPEntry
+    ifd_size = 2 + 12 * n + 4
+    entries_at = 8 + ifd_size  # offset of the MP entries from the TIFF header
+    tiff_len = entries_at + 32
+    segment_len = 2 + 4 + tiff_len  # length field + "MPF\0" + TIFF data
+    main_size = len(jpeg) + 2 + segment_len
+    tiff_start = pos + 2 + 2 + 4  # marker, length, "MPF\0"
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", n)
+    tiff += struct.pack("<HHI4s", 0xB000, 7, 4, b"0100")
+    tiff += struct.pack("<HHII", 0xB001, 4, 1, 2)
+    tiff += struct.pack("<HHII", 0xB002, 7, 32, entries_at) + struct.pack("<I", 0)
+    tiff += struct.pack("<IIIHH", 0x20000000 | 0x030000, main_size, 0, 0, 0)  # representative, primary
+    tiff += struct.pack("<IIIHH", mp_type, len(preview), main_size - tiff_start, 0, 0)
+    segment = b"\xff\xe2" + struct.pack(">H", segment_len) + b"MPF\x00" + tiff
+    return jpeg[:pos] + segment + jpeg[pos:] + preview
 
 
 def write_dng(path: Path, preview: np.ndarray | bytes | None = None, orientation: int = 1,

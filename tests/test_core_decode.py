@@ -4,11 +4,11 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from app.core import decode
 from app.core.decode import DecodeError, load_image, read_exif_summary
-from core_fakes import write_dng
+from core_fakes import MPF_FULL_HD, MPF_UNDEFINED, add_mpf_preview, write_dng
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -211,3 +211,54 @@ def test_exif_summary(tmp_path):
     assert (s["iso"], s["shutter"], s["aperture"], s["focal_length"]) == (400, "1/250", 2.8, 50.0)
     assert s["date_taken"] == "2024-05-06T07:08:09" and isinstance(s["taken"], float)
     assert read_exif_summary(tmp_path / "missing.jpg")["camera"] is None
+
+
+# -- camera JPEGs with an MPF preview (the camera's own full-HD copy after the photo) -------------
+
+def _jpeg(size, colour, exif=None) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "JPEG", quality=90, **({"exif": exif} if exif else {}))
+    return buf.getvalue()
+
+
+PHOTO, PREVIEW = (200, 30, 30), (30, 30, 200)  # colours telling which image was decoded
+
+
+def _is(img, colour) -> bool:
+    return all(abs(a - b) <= 8 for a, b in zip(img.getpixel((3, 3)), colour))
+
+
+def camera_jpeg(tmp_path, preview_size=(900, 600), mp_type=MPF_FULL_HD, orientation=1, cut=0):
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    data = add_mpf_preview(_jpeg((1800, 1200), PHOTO, exif.tobytes()), _jpeg(preview_size, PREVIEW), mp_type)
+    path = tmp_path / "cam.jpg"
+    path.write_bytes(data[:len(data) - cut])
+    return path
+
+
+def test_camera_preview_is_decoded_when_big_enough(tmp_path):
+    path = camera_jpeg(tmp_path)
+    small = load_image(path, min_side=448)
+    assert small.size == (900, 600) and _is(small, PREVIEW)  # the preview, not the 24 MP photo
+    assert _is(load_image(path, min_side=600), PREVIEW)
+    big = load_image(path, min_side=700)  # the preview is too small for that: the photo itself
+    assert big.size == (1800, 1200) and _is(big, PHOTO)
+    assert _is(load_image(path), PHOTO)  # full decode: always the photo
+
+
+def test_camera_preview_gets_the_photos_orientation(tmp_path):
+    path = camera_jpeg(tmp_path, orientation=6)
+    assert load_image(path, min_side=448).size == (600, 900)
+    assert load_image(path, min_side=700).size == (1200, 1800)
+
+
+@pytest.mark.parametrize("case", [
+    {"mp_type": MPF_UNDEFINED},  # an HDR gain map or other data, not a copy of the photo
+    {"preview_size": (900, 450)},  # another aspect ratio: cropped / letterboxed copy
+    {"preview_size": (600, 900)},  # rotated copy
+    {"cut": 300},  # preview truncated (a card read cut short after the photo)
+])
+def test_other_mpf_images_are_never_used_for_the_photo(tmp_path, case):
+    img = load_image(camera_jpeg(tmp_path, **case), min_side=448)
+    assert _is(img, PHOTO) and img.size[0] > img.size[1]
