@@ -22,7 +22,7 @@ import numpy as np
 from ._io import CONFIG_FILE, model_files, read_config
 from .fileio import atomic_path, atomic_write_bytes
 from .errors import ModelLoadError
-from .scoring import Preprocessor, ScorerMixin, check_batch, to_scores, torch_available
+from .scoring import CPU_CHUNK, Preprocessor, ScorerMixin, check_batch, to_scores, torch_available
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +134,13 @@ class OnnxScorer(ScorerMixin):
         self.source_sha256 = meta.get("photocull_source_sha256")
 
     def predict_batch(self, x) -> np.ndarray:
+        """(N,3,S,S) preprocessed float32 -> (N,) scores 0-100; in chunks of ``CPU_CHUNK`` on the CPU."""
         x = check_batch(x, self.image_size)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float32)
-        return to_scores(self.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0])
+        step = CPU_CHUNK if self.session.get_providers()[0] == "CPUExecutionProvider" else len(x)
+        return np.concatenate([to_scores(self.session.run([OUTPUT_NAME], {INPUT_NAME: x[i:i + step]})[0])
+                               for i in range(0, len(x), step)])
 
 
 def sha256_files(paths) -> str:

@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 from model import ModelLoadError, create_model, load_model, load_scorer
-from model.iqa import CPU_CHUNK, IQAModel
+from model.iqa import IQAModel
+from model.scoring import CPU_CHUNK
 
 
 def small_model(**kw):

@@ -97,3 +97,27 @@ def test_onnx_errors(tmp_path):
         OnnxScorer(tmp_path / "model.onnx")
     with pytest.raises(ModelLoadError):
         load_scorer(tmp_path / "empty", backend="onnx")
+
+
+def test_cpu_onnx_inference_runs_in_small_chunks_with_the_same_scores(tmp_path):
+    from model.scoring import CPU_CHUNK
+
+    torch.manual_seed(0)
+    m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
+    scorer = OnnxScorer(export_onnx(m, tmp_path / "model.onnx"), "cpu")
+    x = np.random.default_rng(0).standard_normal((2 * CPU_CHUNK + 1, 3, 32, 32), dtype=np.float32)
+    real, sizes = scorer.session, []
+
+    class Recording:  # onnxruntime's InferenceSession is a C++ type: wrap it to see the batches
+        def get_providers(self):
+            return real.get_providers()
+
+        def run(self, names, feeds):
+            sizes.append(len(next(iter(feeds.values()))))
+            return real.run(names, feeds)
+
+    scorer.session = Recording()
+    got = scorer.predict_batch(x)
+    assert sizes == [CPU_CHUNK, CPU_CHUNK, 1]
+    scorer.session = real
+    assert np.allclose(got, np.concatenate([scorer.predict_batch(x[i:i + 1]) for i in range(len(x))]), atol=1e-4)
