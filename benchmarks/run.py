@@ -28,7 +28,9 @@ from benchmarks import workload
 ROOT = Path(__file__).resolve().parent.parent
 OUT = workload.OUT_DIR
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+README_MD = ROOT / "README.md"
 BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
+README_BEGIN, README_END = "<!-- BEGIN BENCHMARK SUMMARY -->", "<!-- END BENCHMARK SUMMARY -->"
 STANDIN = {"backbone": "efficientnet_lite0", "activation": "gated", "image_size": 320, "pretrained": True}
 
 TARGETS = {
@@ -132,6 +134,7 @@ def run(args) -> dict:
     model_dir, model_desc = resolve_model(args.model)
     ensure_onnx(model_dir)
     report = {"command": "python -m benchmarks.run " + " ".join(sys.argv[1:]), "machine": machine(),
+              "date": time.strftime("%Y-%m-%d %H:%M"),
               "model": {"path": str(model_dir), "what": model_desc,
                         "image_size": json.loads((model_dir / "config.json").read_text())["image_size"]},
               "settings": {"batch": args.batch, "workers": args.workers, "thumbs": args.thumbs},
@@ -205,12 +208,13 @@ def _ok(value, target, higher_is_better=True) -> str:
     return "yes" if (value >= target if higher_is_better else value <= target) else "**no**"
 
 
-def table(report: dict) -> str:
+def table(report: dict, key_only: bool = False) -> str:
+    """The results table; ``key_only``: just the headline rows (README's summary)."""
     r = report["results"]
     rows = [("measure", "value", "target", "met")]
 
-    def add(label, value, fmt, target=None, higher=True):
-        if value is None:
+    def add(label, value, fmt, target=None, higher=True, key=False):
+        if value is None or (key_only and not key):
             return
         rows.append((label, fmt.format(value), "" if target is None else ("≥ " if higher else "≤ ") + f"{target:g}",
                      "" if target is None else _ok(value, target, higher)))
@@ -222,17 +226,17 @@ def table(report: dict) -> str:
         if not e:
             continue
         add(f"photocull {backend} end-to-end, 24 MP JPEG (images/s)", e["images_per_s"], "{:.2f}",
-            TARGETS["e2e_images_per_s"])
+            TARGETS["e2e_images_per_s"], key=True)
         if base:
-            add(f"  … ÷ brisque package (×)", e["images_per_s"] / base, "{:.1f}", TARGETS["vs_brisque"])
+            add("  … ÷ brisque package (×)", e["images_per_s"] / base, "{:.1f}", TARGETS["vs_brisque"], key=True)
         if lap:
-            add(f"  … ÷ Laplacian variance (×)", e["images_per_s"] / lap, "{:.2f}")
-        add(f"  … peak RSS (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"], higher=False)
-        add(f"  … model load (s)", e["model_load_s"], "{:.2f}")
+            add("  … ÷ Laplacian variance (×)", e["images_per_s"] / lap, "{:.2f}")
+        add("  … peak RSS (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"], higher=False, key=True)
+        add("  … model load (s)", e["model_load_s"], "{:.2f}")
     app, before = r.get("app_analysis_engine"), r.get("app_analysis_separate")
     if app and before:
         add("app flow (onnx): score + thumbnail + reasons/bursts, one decode (images/s)", app["images_per_s"],
-            "{:.2f}")
+            "{:.2f}", key=True)
         add("  … same with the analysis decoding again, as before (images/s)", before["images_per_s"], "{:.2f}")
         add("  … one decode ÷ two decodes (×)", app["images_per_s"] / before["images_per_s"], "{:.2f}")
         add("  … peak RSS (MB)", app["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"], higher=False)
@@ -240,14 +244,14 @@ def table(report: dict) -> str:
         c = r.get(f"camera_analysis_{how}")
         if c:
             add(f"24 MP JPEG + camera's MPF preview, onnx, {label} (images/s)", c["images_per_s"], "{:.2f}",
-                TARGETS["e2e_images_per_s"] if how == "none" else None)
+                TARGETS["e2e_images_per_s"] if how == "none" else None, key=True)
     inf = r.get("inference")
     if inf:
         add("model only, torch eager (images/s)", inf["torch_images_per_s"], "{:.2f}")
         add("model only, ONNX Runtime (images/s)", inf["onnx_images_per_s"], "{:.2f}")
-        add("ONNX ÷ torch (×)", inf["onnx_vs_torch"], "{:.2f}", TARGETS["onnx_vs_torch"])
+        add("ONNX ÷ torch (×)", inf["onnx_vs_torch"], "{:.2f}", TARGETS["onnx_vs_torch"], key=True)
         add("max abs(ONNX − torch) on 0-100, unclipped", inf["max_abs_diff_0_100"], "{:.2e}",
-            TARGETS["max_abs_diff_0_100"], higher=False)
+            TARGETS["max_abs_diff_0_100"], higher=False, key=True)
     if base:
         add("brisque package, full decode + score (images/s)", base, "{:.3f}")
         add("  … peak RSS (MB)", r["brisque"]["peak_rss_mb"], "{:.0f}")
@@ -257,7 +261,7 @@ def table(report: dict) -> str:
     if acc:
         for name, label in (("default", "default model"), ("vit_b16", "ViT-B/16 (siglip2 base)")):
             add(f"{acc['device']}: {label} at {acc[name + '_image_size']} px, batch {acc['batch']} (images/s)",
-                acc[f"{name}_images_per_s"], "{:.1f}")
+                acc[f"{name}_images_per_s"], "{:.1f}", key=True)
     m = r.get("mixed_onnx")
     if m:
         add("mixed folder (PNG/WebP/HEIC/DNG) onnx end-to-end (images/s)", m["images_per_s"], "{:.2f}")
@@ -278,11 +282,11 @@ def table(report: dict) -> str:
         e, ro, ft = r[key], r[f"scale_{count}_reopen"], r[f"scale_{count}_first_thumbnail"]
         add(f"{count} photos: end-to-end onnx + analysis (images/s)", e["images_per_s"], "{:.2f}")
         add(f"{count} photos: peak RSS while scoring (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"],
-            higher=False)
+            higher=False, key=True)
         add(f"{count} photos: cold scan + first thumbnail (s)", ft["first_thumbnail_s"], "{:.3f}",
-            TARGETS["first_thumbnail_s"], higher=False)
+            TARGETS["first_thumbnail_s"], higher=False, key=True)
         add(f"{count} photos: warm re-open, scan + all scores (s)", ro["reopen_scores_s"], "{:.3f}",
-            TARGETS["reopen_s"], higher=False)
+            TARGETS["reopen_s"], higher=False, key=True)
         add(f"{count} photos: warm re-open, + first screen of thumbnails (s)", ro["reopen_first_screen_s"], "{:.3f}")
         add(f"{count} photos: re-open peak RSS (MB)", ro["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"],
             higher=False)
@@ -310,13 +314,18 @@ def stage_table(st: dict) -> str:
     return "\n".join(lines)
 
 
+def machine_line(report: dict) -> str:
+    m = report["machine"]
+    return f"{m['cpu']}, {m['logical_cores']} logical cores, {m['ram_gb']} GB RAM, {m['os']}"
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     load = f"{report['loadavg_start']} at start, {report['loadavg_end']} at end"
     parts = [
         f"Command: `{report['command']}`  ",
-        f"Date: {time.strftime('%Y-%m-%d %H:%M')}  ",
-        f"Machine: {m['cpu']}, {m['logical_cores']} logical cores, {m['ram_gb']} GB RAM, {m['os']}  ",
+        f"Date: {report.get('date', '?')}  ",
+        f"Machine: {machine_line(report)}  ",
         f"Software: Python {m['python']}, torch {m['torch']} ({m['torch_threads']} threads), onnxruntime "
         f"{m['onnxruntime']}, Pillow {m['pillow']} (libjpeg-turbo {m['libjpeg_turbo']})  ",
         f"Model: {report['model']['what']} (image_size {report['model']['image_size']})  ",
@@ -337,11 +346,25 @@ def markdown(report: dict) -> str:
     return "\n".join(parts)
 
 
+def summary(report: dict) -> str:
+    """README's block: the headline rows, the machine and the command."""
+    return "\n".join([
+        f"Measured {report.get('date', '?')} on {machine_line(report)}, embedded default model "
+        f"({report['model']['image_size']} px), with `{report['command']}`; every row and the profile: "
+        "[benchmarks/RESULTS.md](benchmarks/RESULTS.md).", "", table(report, key_only=True)])
+
+
+def _replace_block(path: Path, begin: str, end: str, body: str) -> None:
+    text = path.read_text()
+    if begin not in text or end not in text:
+        raise SystemExit(f"{path} has no {begin} ... {end} block to update")
+    head, rest = text.split(begin, 1)
+    path.write_text(f"{head}{begin}\n{body}\n{end}{rest.split(end, 1)[1]}")
+
+
 def write_results(report: dict) -> None:
-    text = RESULTS_MD.read_text() if RESULTS_MD.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    RESULTS_MD.write_text(f"{head}{BEGIN}\n{markdown(report)}\n{END}{tail}")
+    _replace_block(RESULTS_MD, BEGIN, END, markdown(report))
+    _replace_block(README_MD, README_BEGIN, README_END, summary(report))
 
 
 def main(argv=None) -> None:
@@ -363,16 +386,23 @@ def main(argv=None) -> None:
     p.add_argument("--model", help="model folder (default: embedded default, else the stand-in)")
     p.add_argument("--jobs", type=int, default=1, help="processes generating the workload")
     p.add_argument("--profile", action="store_true", help="pyinstrument profiles -> benchmarks/out/profile-*.txt")
-    p.add_argument("--write-results", action="store_true", help="update the generated block of RESULTS.md")
+    p.add_argument("--write-results", action="store_true",
+                   help="update the generated blocks of benchmarks/RESULTS.md and README.md")
+    p.add_argument("--from-report", metavar="JSON", help="measure nothing: print (and write) a saved report")
     args = p.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     args.scale = [int(s) for s in args.scale.split(",") if s]
     if args.quick:
         args.brisque_n = min(args.brisque_n, 2)
         args.mixed = 0
-    report = run(args)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "report.json").write_text(json.dumps(report, indent=2, default=str))
+    if args.from_report:
+        saved = Path(args.from_report)
+        report = json.loads(saved.read_text())
+        report.setdefault("date", time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.stat().st_mtime)))
+    else:
+        report = run(args)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "report.json").write_text(json.dumps(report, indent=2, default=str))
     print(markdown(report))
     if args.write_results:
         write_results(report)
