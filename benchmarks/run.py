@@ -191,10 +191,14 @@ def run(args) -> dict:
             res[f"scale_{count}_first_thumbnail"] = scenario(
                 "first_thumbnail", folder=str(folder), workers=args.workers, screen=args.screen,
                 cache=str(tmp / f"scale-{count}-cold.sqlite3"))
+            res[f"scale_{count}_gui_open"] = scenario("gui_open", folder=str(folder), screen=args.screen,
+                                                      cache=str(tmp / f"scale-{count}-gui.sqlite3"), wait="scores")
             res[f"scale_{count}_photocull"] = scenario("photocull", **common, backend="onnx", folder=str(folder),
                                                        thumbs=args.thumbs, analysis="engine", cache=cache)
             res[f"scale_{count}_reopen"] = scenario("reopen", **common, backend="onnx", folder=str(folder),
                                                     screen=args.screen, cache=cache)
+            res[f"scale_{count}_gui_reopen"] = scenario("gui_open", folder=str(folder), screen=args.screen,
+                                                        cache=cache, wait="scores")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report["loadavg_end"] = loadavg()
@@ -290,6 +294,20 @@ def table(report: dict, key_only: bool = False) -> str:
         add(f"{count} photos: warm re-open, + first screen of thumbnails (s)", ro["reopen_first_screen_s"], "{:.3f}")
         add(f"{count} photos: re-open peak RSS (MB)", ro["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"],
             higher=False)
+        gui, gui_re = r.get(f"scale_{count}_gui_open"), r.get(f"scale_{count}_gui_reopen")
+        if gui and gui_re:
+            add(f"{count} photos: GUI, first open, first thumbnail shown (s)", gui["first_thumbnail_s"], "{:.3f}",
+                TARGETS["first_thumbnail_s"], higher=False, key=True)
+            add(f"{count} photos: GUI, first open, every photo scored (images/s)",
+                gui["scored"] / gui["all_scores_s"], "{:.2f}")
+            add(f"{count} photos: GUI, first open, peak RSS while scoring (MB)", gui["peak_rss_mb"], "{:.0f}",
+                TARGETS["peak_rss_mb"], higher=False, key=True)
+            add(f"{count} photos: GUI, re-open, first thumbnail shown (s)", gui_re["first_thumbnail_s"], "{:.3f}",
+                TARGETS["first_thumbnail_s"], higher=False)
+            add(f"{count} photos: GUI, re-open, every score shown (s)", gui_re["all_scores_s"], "{:.3f}",
+                TARGETS["reopen_s"], higher=False, key=True)
+            add(f"{count} photos: GUI, re-open, peak RSS (MB)", gui_re["peak_rss_mb"], "{:.0f}",
+                TARGETS["peak_rss_mb"], higher=False, key=True)
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -322,8 +340,9 @@ def machine_line(report: dict) -> str:
 def markdown(report: dict) -> str:
     m = report["machine"]
     load = f"{report['loadavg_start']} at start, {report['loadavg_end']} at end"
+    commands = report["command"] if isinstance(report["command"], list) else [report["command"]]
     parts = [
-        f"Command: `{report['command']}`  ",
+        "Command: " + ", merged with ".join(f"`{c}`" for c in commands) + "  ",
         f"Date: {report.get('date', '?')}  ",
         f"Machine: {machine_line(report)}  ",
         f"Software: Python {m['python']}, torch {m['torch']} ({m['torch_threads']} threads), onnxruntime "
@@ -350,7 +369,10 @@ def summary(report: dict) -> str:
     """README's block: the headline rows, the machine and the command."""
     return "\n".join([
         f"Measured {report.get('date', '?')} on {machine_line(report)}, embedded default model "
-        f"({report['model']['image_size']} px), with `{report['command']}`; every row and the profile: "
+        f"({report['model']['image_size']} px), with "
+        + ", merged with ".join(f"`{c}`" for c in (report["command"] if isinstance(report["command"], list)
+                                                   else [report["command"]]))
+        + "; every row and the profile: "
         "[benchmarks/RESULTS.md](benchmarks/RESULTS.md).", "", table(report, key_only=True)])
 
 
@@ -365,6 +387,19 @@ def _replace_block(path: Path, begin: str, end: str, body: str) -> None:
 def write_results(report: dict) -> None:
     _replace_block(RESULTS_MD, BEGIN, END, markdown(report))
     _replace_block(README_MD, README_BEGIN, README_END, summary(report))
+
+
+def merge(old: dict, new: dict) -> dict:
+    """``old`` with ``new``'s results and workloads added (same machine and model only)."""
+    if old["machine"] != new["machine"] or old["model"] != new["model"]:
+        raise SystemExit("--merge: the saved report is from another machine or model; run everything again")
+    out = dict(old)
+    out["command"] = (old["command"] if isinstance(old["command"], list) else [old["command"]]) + [new["command"]]
+    out["date"] = f"{old.get('date', '?')} and {new['date']}"
+    out["results"] = {**old["results"], **new["results"]}
+    out["workload"] = {**old.get("workload", {}), **new.get("workload", {})}
+    out["loadavg_end"] = new["loadavg_end"]
+    return out
 
 
 def main(argv=None) -> None:
@@ -389,6 +424,8 @@ def main(argv=None) -> None:
     p.add_argument("--write-results", action="store_true",
                    help="update the generated blocks of benchmarks/RESULTS.md and README.md")
     p.add_argument("--from-report", metavar="JSON", help="measure nothing: print (and write) a saved report")
+    p.add_argument("--merge", action="store_true",
+                   help="add this run's results to benchmarks/out/report.json instead of replacing it")
     args = p.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     args.scale = [int(s) for s in args.scale.split(",") if s]
@@ -401,6 +438,8 @@ def main(argv=None) -> None:
         report.setdefault("date", time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.stat().st_mtime)))
     else:
         report = run(args)
+        if args.merge and (OUT / "report.json").is_file():
+            report = merge(json.loads((OUT / "report.json").read_text()), report)
         OUT.mkdir(parents=True, exist_ok=True)
         (OUT / "report.json").write_text(json.dumps(report, indent=2, default=str))
     print(markdown(report))
