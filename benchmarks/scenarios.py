@@ -328,7 +328,7 @@ def gui_open(a: dict, rss: PeakRSS) -> dict:
         win = MainWindow(settings, Backend(settings, cache_path=a["cache"]))
         win.resize(1400, 900)
         win.show()
-        win.folder_loaded.connect(done.append)
+        win.folder_loaded.connect(lambda gen: done.append(gen))  # not a builtin method: PySide6 mis-refcounts those
 
         def wait(cond, timeout_s=3600.0) -> float:
             end = time.perf_counter() + timeout_s
@@ -348,6 +348,7 @@ def gui_open(a: dict, rss: PeakRSS) -> dict:
             out["scored"] = sum(e.score is not None for e in win.model.session.entries)
         out["photos"] = len(win.model.session.entries)
         win.close()
+        win.deleteLater()
         app.processEvents()
     return out
 
