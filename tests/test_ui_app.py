@@ -401,3 +401,32 @@ def test_real_default_model_scores_and_explains(qtbot, env, tmp_path):
     qtbot.waitUntil(lambda: w.detail.canvas.has_heatmap, timeout=300000)
     w.close()
     assert not w.registry.threads()
+
+
+def test_painting_does_not_drop_references_to_none(qtbot, make_window, env):
+    """PySide6 6.12.0 drops a reference to None on every void call (QPainter.setPen, save, ...):
+    on Python 3.11 the grid's painting then frees None after a few dozen repaints and the app
+    aborts ("deallocating None"). pyproject.toml excludes that release; this catches any other."""
+    import sys
+
+    from PySide6.QtGui import QColor, QPainter
+
+    img = QImage(8, 8, QImage.Format.Format_ARGB32)
+    p = QPainter(img)
+    before = sys.getrefcount(None)
+    for _ in range(1000):
+        p.setPen(QColor(1, 2, 3))
+        p.save()
+        p.restore()
+    after = sys.getrefcount(None)
+    p.end()
+    assert after >= before - 10
+    tmp_path, _ = env
+    photos = make_photos(tmp_path / "shoot")
+    w = make_window()
+    open_and_wait(qtbot, w, tmp_path / "shoot")
+    qtbot.waitUntil(lambda: w.model.has_thumbnail(str(photos["sharp0"])), timeout=10000)
+    before = sys.getrefcount(None)
+    for _ in range(20):
+        w.grid.viewport().repaint()
+    assert sys.getrefcount(None) >= before - 100
