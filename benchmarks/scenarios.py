@@ -308,49 +308,12 @@ def stages(a: dict, rss: PeakRSS) -> dict:
 
 
 def gui_open(a: dict, rss: PeakRSS) -> dict:
-    """The desktop app itself (offscreen Qt, real model and settings in temp dirs) opening
-    ``folder`` with the cache ``cache``: seconds until the first thumbnail of the grid is shown,
-    and, unless ``wait`` is "thumbnail", until every score is shown (the folder job ended)."""
-    import tempfile
-
+    """The desktop app itself opening ``folder`` with the cache ``cache`` (offscreen Qt, the real
+    model): :func:`app.ui.timing.open_folder_timings`."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
+    from app.ui.timing import open_folder_timings
 
-    from app.ui.backend import Backend
-    from app.ui.mainwindow import MainWindow
-    from app.ui.settings import Settings
-
-    app = QApplication.instance() or QApplication([])
-    done: list[int] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat))
-        win = MainWindow(settings, Backend(settings, cache_path=a["cache"]))
-        win.resize(1400, 900)
-        win.show()
-        win.folder_loaded.connect(lambda gen: done.append(gen))  # not a builtin method: PySide6 mis-refcounts those
-
-        def wait(cond, timeout_s=3600.0) -> float:
-            end = time.perf_counter() + timeout_s
-            while not cond():
-                if time.perf_counter() > end:
-                    raise TimeoutError("the GUI did not get there in time")
-                app.processEvents()
-                time.sleep(0.002)
-            return time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        win.open_folder(a["folder"])
-        out = {"first_thumbnail_s": wait(lambda: any(win.model.has_thumbnail(str(e.path))
-                                                      for e in win.visible_entries()[:a["screen"]]))}
-        if a["wait"] != "thumbnail":
-            out["all_scores_s"] = wait(lambda: bool(done))
-            out["scored"] = sum(e.score is not None for e in win.model.session.entries)
-        out["photos"] = len(win.model.session.entries)
-        win.close()
-        win.deleteLater()
-        app.processEvents()
-    return out
+    return open_folder_timings(a["folder"], a["cache"], screen=a["screen"], wait_scores=a["wait"] != "thumbnail")
 
 
 def accelerator(a: dict, rss: PeakRSS) -> dict:

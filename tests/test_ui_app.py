@@ -430,3 +430,17 @@ def test_painting_does_not_drop_references_to_none(qtbot, make_window, env):
     for _ in range(20):
         w.grid.viewport().repaint()
     assert sys.getrefcount(None) >= before - 100
+
+
+def test_open_folder_timings_opens_the_real_app_on_a_folder(env):
+    """What benchmarks/ times (app.ui.timing): the real window and model on a small folder."""
+    from app.ui.timing import open_folder_timings
+
+    tmp_path, _ = env
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for i in range(3):
+        Image.new("RGB", (640, 480), (40 * i, 90, 160)).save(folder / f"p{i}.jpg")
+    out = open_folder_timings(folder, tmp_path / "c.sqlite3", screen=3)
+    assert out["photos"] == 3 and out["scored"] == 3
+    assert 0 < out["first_thumbnail_s"] <= out["all_scores_s"]

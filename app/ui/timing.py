@@ -1,0 +1,52 @@
+"""How fast the desktop app opens a folder, measured on the real window (for benchmarks/)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from .backend import Backend
+from .mainwindow import MainWindow
+from .settings import Settings
+
+__all__ = ["open_folder_timings"]
+
+
+def open_folder_timings(folder, cache, screen: int = 24, wait_scores: bool = True) -> dict:
+    """Open ``folder`` in a fresh ``MainWindow`` (settings in a temp dir, cache file ``cache``, the
+    real model) and return seconds until the first thumbnail of the first ``screen`` tiles is
+    shown and, with ``wait_scores``, until every score is shown (the folder job ended)."""
+    app = QApplication.instance() or QApplication([])
+    done: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat))
+        win = MainWindow(settings, Backend(settings, cache_path=cache))
+        win.resize(1400, 900)
+        win.show()
+        win.folder_loaded.connect(lambda gen: done.append(gen))
+
+        def wait(cond, timeout_s=3600.0) -> float:
+            end = time.perf_counter() + timeout_s
+            while not cond():
+                if time.perf_counter() > end:
+                    raise TimeoutError("the GUI did not get there in time")
+                app.processEvents()
+                time.sleep(0.002)
+            return time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        win.open_folder(folder)
+        out = {"first_thumbnail_s": wait(lambda: any(win.model.has_thumbnail(str(e.path))
+                                                      for e in win.visible_entries()[:screen]))}
+        if wait_scores:
+            out["all_scores_s"] = wait(lambda: bool(done))
+            out["scored"] = sum(e.score is not None for e in win.model.session.entries)
+        out["photos"] = len(win.model.session.entries)
+        win.close()
+        win.deleteLater()
+        app.processEvents()
+    return out
