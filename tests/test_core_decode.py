@@ -262,3 +262,21 @@ def test_camera_preview_gets_the_photos_orientation(tmp_path):
 def test_other_mpf_images_are_never_used_for_the_photo(tmp_path, case):
     img = load_image(camera_jpeg(tmp_path, **case), min_side=448)
     assert _is(img, PHOTO) and img.size[0] > img.size[1]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_camera_preview_is_turned_like_the_photo(tmp_path, orientation):
+    a = np.zeros((1200, 1800, 3), np.uint8)
+    a[:600, :900] = 255  # a white top-left quadrant shows any flip or turn
+    photo = Image.fromarray(a)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    main, preview = io.BytesIO(), io.BytesIO()
+    photo.save(main, "JPEG", exif=exif.tobytes())
+    photo.resize((900, 600)).save(preview, "JPEG")
+    path = tmp_path / "cam.jpg"
+    path.write_bytes(add_mpf_preview(main.getvalue(), preview.getvalue()))
+    from_preview, from_photo = load_image(path, min_side=448), load_image(path, min_side=700)
+    assert from_preview.size == (from_photo.width // 2, from_photo.height // 2)
+    diff = np.abs(np.asarray(from_preview.resize(from_photo.size), np.float32) - np.asarray(from_photo, np.float32))
+    assert diff.mean() < 10

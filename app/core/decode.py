@@ -173,9 +173,6 @@ def _reduce(img: Image.Image, min_side: int | None) -> Image.Image:
 
 # MPF image types of a camera's own reduced copy of the photo (CIPA DC-007; Pillow's names)
 _LARGE_THUMBNAILS = ("Large Thumbnail (VGA Equivalent)", "Large Thumbnail (Full HD Equivalent)")
-_ORIENTATION_OPS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-                    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-                    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 
 
 def _camera_preview(data: bytes, main: Image.Image, min_side: int) -> Image.Image | None:
@@ -206,11 +203,10 @@ def _load_pillow(data: bytes, min_side: int | None) -> Image.Image:
         preview = _camera_preview(data, img, min_side)
         if preview is not None:
             try:  # the preview carries no orientation of its own: the photo's applies
-                orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
                 preview.draft("RGB", (min_side, min_side))
                 preview.load()
-                op = _ORIENTATION_OPS.get(orientation)
-                return _reduce(_to_rgb(preview.transpose(op) if op is not None else preview), min_side)
+                preview.getexif()[ExifTags.Base.Orientation] = img.getexif().get(ExifTags.Base.Orientation, 1)
+                return _reduce(_to_rgb(ImageOps.exif_transpose(preview)), min_side)
             except Exception:  # noqa: BLE001 - a damaged preview: decode the photo itself
                 pass
     fmt = "JPEG" if img.format == "MPO" else (img.format or "image")  # MPF: a JPEG to the user
