@@ -3,12 +3,15 @@
     python -m benchmarks.run --n 200                  # full run on 200 24 MP JPEGs + mixed folder
     python -m benchmarks.run --n 8 --quick            # a smoke run for a busy machine
     python -m benchmarks.run --n 0 --scale 1000,10000 # memory flatness / re-open on big folders
-    python -m benchmarks.run --n 0 --accelerator      # GPU: default model + ViT-B/16 at batch 64, fp16
+    python -m benchmarks.run --n 192 --accelerator    # a GPU machine: model only (default + ViT-B/16,
+                                                      # batch 64, fp16 and fp32) and end-to-end on the
+                                                      # GPU against ONNX Runtime on every CPU core
 
 Every scenario runs in its own child process (``benchmarks.scenarios``) so peak RSS numbers do
 not mix. Workloads are generated once into ``benchmarks/out/workload`` (gitignored). Prints a
-table, writes ``benchmarks/out/report.json`` and, with ``--write-results``, replaces the
-generated block of ``benchmarks/RESULTS.md``.
+table, writes ``benchmarks/out/report.json`` (``report-accelerator.json`` for ``--accelerator``) and,
+with ``--write-results``, replaces the generated blocks of ``benchmarks/RESULTS.md`` and ``README.md``
+(a GPU run has blocks of its own: it is another machine).
 """
 from __future__ import annotations
 
@@ -29,8 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = workload.OUT_DIR
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 README_MD = ROOT / "README.md"
-BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
-README_BEGIN, README_END = "<!-- BEGIN BENCHMARK SUMMARY -->", "<!-- END BENCHMARK SUMMARY -->"
+# generated blocks per kind of report: (RESULTS.md markers, README.md markers)
+BLOCKS = {
+    "cpu": (("<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"),
+            ("<!-- BEGIN BENCHMARK SUMMARY -->", "<!-- END BENCHMARK SUMMARY -->")),
+    "accelerator": (("<!-- BEGIN GENERATED ACCELERATOR -->", "<!-- END GENERATED ACCELERATOR -->"),
+                    ("<!-- BEGIN GPU BENCHMARK SUMMARY -->", "<!-- END GPU BENCHMARK SUMMARY -->")),
+}
 STANDIN = {"backbone": "efficientnet_lite0", "activation": "gated", "image_size": 320, "pretrained": True}
 
 TARGETS = {
@@ -137,72 +145,102 @@ def run(args) -> dict:
               "date": time.strftime("%Y-%m-%d %H:%M"),
               "model": {"path": str(model_dir), "what": model_desc,
                         "image_size": json.loads((model_dir / "config.json").read_text())["image_size"]},
+              "kind": report_kind(args),
               "settings": {"batch": args.batch, "workers": args.workers, "thumbs": args.thumbs},
               "loadavg_start": loadavg(), "results": {}}
-    res = report["results"]
     tmp = Path(tempfile.mkdtemp(prefix="photocull-bench-"))
-    common = {"model": str(model_dir), "batch": args.batch, "workers": args.workers}
-    prof = (lambda tag: str(OUT / f"profile-{tag}.txt")) if args.profile else (lambda tag: None)
     try:
-        if args.n:
-            large = workload.large_jpegs(args.n, jobs=args.jobs, log=log)
-            report["workload"] = {"large": {"folder": str(large), **workload.describe(large),
-                                            "pixels": "6000x4000"}}
-            log(f"large JPEGs: {report['workload']['large']}")
-            res["inference"] = scenario("inference", **common, folder=str(large), limit=min(args.n, 32),
-                                        repeats=1 if args.quick else 3)
-            res["stages"] = scenario("stages", **common, folder=str(large), limit=min(args.n, 16),
-                                     repeats=1 if args.quick else 2)
-            for backend in args.backends:
-                res[f"photocull_{backend}"] = scenario(
-                    "photocull", **common, backend=backend, folder=str(large), thumbs=args.thumbs,
-                    cache=str(tmp / f"{backend}.sqlite3"), profile=prof(backend))
-            camera = workload.camera_jpegs(args.n, log=log)
-            report["workload"]["camera"] = {"folder": str(camera), **workload.describe(camera),
-                                            "pixels": "6000x4000 + 1620x1080 MPF preview"}
-            for how in ("none", "engine"):  # scored from the camera's preview instead of the 24 MP photo
-                res[f"camera_analysis_{how}"] = scenario(
-                    "photocull", **common, backend="onnx", folder=str(camera), thumbs=args.thumbs, analysis=how,
-                    cache=str(tmp / f"camera-{how}.sqlite3"))
-            for how in ("engine", "separate"):  # the app's whole flow, with and without the shared decode
-                res[f"app_analysis_{how}"] = scenario(
-                    "photocull", **common, backend="onnx", folder=str(large), thumbs=args.thumbs, analysis=how,
-                    cache=str(tmp / f"app-{how}.sqlite3"))
-            res["first_thumbnail"] = scenario("first_thumbnail", folder=str(large), workers=args.workers,
-                                              screen=args.screen, cache=str(tmp / "cold.sqlite3"))
-            warm = args.backends[-1]
-            res["reopen"] = scenario("reopen", **common, backend=warm, folder=str(large), screen=args.screen,
-                                     cache=str(tmp / f"{warm}.sqlite3"))
-            res["brisque"] = scenario("brisque", folder=str(large), limit=min(args.n, args.brisque_n))
-            res["laplacian"] = scenario("laplacian", folder=str(large), limit=args.n)
-            if args.mixed:
-                mixed = workload.mixed_folder(args.mixed, log=log)
-                report["workload"]["mixed"] = {"folder": str(mixed), **workload.describe(mixed)}
-                res["mixed_onnx"] = scenario("photocull", **common, backend="onnx", folder=str(mixed),
-                                             thumbs=args.thumbs, cache=str(tmp / "mixed.sqlite3"))
-        if args.accelerator:
-            res["accelerator"] = scenario("accelerator", model=str(model_dir), batch=args.accelerator_batch,
-                                          repeats=args.accelerator_repeats)
-        for count in args.scale:
-            folder = workload.scale_folder(count, log=log)
-            report.setdefault("workload", {})[f"scale_{count}"] = {"folder": str(folder), "photos": count,
-                                                                   "pixels": "1600x1067"}
-            cache = str(tmp / f"scale-{count}.sqlite3")
-            res[f"scale_{count}_first_thumbnail"] = scenario(
-                "first_thumbnail", folder=str(folder), workers=args.workers, screen=args.screen,
-                cache=str(tmp / f"scale-{count}-cold.sqlite3"))
-            res[f"scale_{count}_gui_open"] = scenario("gui_open", folder=str(folder), screen=args.screen,
-                                                      cache=str(tmp / f"scale-{count}-gui.sqlite3"), wait="scores")
-            res[f"scale_{count}_photocull"] = scenario("photocull", **common, backend="onnx", folder=str(folder),
-                                                       thumbs=args.thumbs, analysis="engine", cache=cache)
-            res[f"scale_{count}_reopen"] = scenario("reopen", **common, backend="onnx", folder=str(folder),
-                                                    screen=args.screen, cache=cache)
-            res[f"scale_{count}_gui_reopen"] = scenario("gui_open", folder=str(folder), screen=args.screen,
-                                                        cache=cache, wait="scores")
+        (accelerator_suite if args.accelerator else cpu_suite)(args, report, model_dir, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report["loadavg_end"] = loadavg()
     return report
+
+
+def report_kind(args) -> str:
+    return "accelerator" if args.accelerator else "cpu"
+
+
+def accelerator_suite(args, report: dict, model_dir: Path, tmp: Path) -> None:
+    """A GPU machine: model-only batch inference, and with ``--n`` the whole engine on the GPU
+    (decode threads on every core) against ONNX Runtime on every core of the same machine."""
+    res = report["results"]
+    cores = os.cpu_count() or 1
+    large = workload.large_jpegs(args.n, jobs=max(args.jobs, cores), log=log) if args.n else None
+    if large:
+        report["workload"] = {"large": {"folder": str(large), **workload.describe(large), "pixels": "6000x4000"}}
+    res["accelerator"] = scenario("accelerator", model=str(model_dir), batch=args.accelerator_batch,
+                                  repeats=args.accelerator_repeats, folder=str(large) if large else None)
+    if not large:
+        return
+    # what the CPU side can feed the GPU: each stage, and draft decodes alone on every core
+    res["stages"] = scenario("stages", model=str(model_dir), batch=args.batch, workers=cores, folder=str(large),
+                             limit=min(args.n, 32), repeats=2)
+    report["settings"]["workers"] = cores
+    for key, backend, device, batch in (("cuda_photocull", "torch", "auto", args.accelerator_batch),
+                                        ("cpu_cores_photocull", "onnx", "cpu", args.batch)):
+        res[key] = scenario("photocull", model=str(model_dir), batch=batch, workers=cores, backend=backend,
+                            device=device, folder=str(large), thumbs=args.thumbs, cache=str(tmp / f"{key}.sqlite3"))
+
+
+def cpu_suite(args, report: dict, model_dir: Path, tmp: Path) -> None:
+    """This machine's CPU: 24 MP JPEGs end-to-end and per stage, both backends, the baselines,
+    the app's flow; with ``--scale`` the big folders through the engine and the desktop app."""
+    res = report["results"]
+    common = {"model": str(model_dir), "batch": args.batch, "workers": args.workers}
+    prof = (lambda tag: str(OUT / f"profile-{tag}.txt")) if args.profile else (lambda tag: None)
+    if args.n:
+        large = workload.large_jpegs(args.n, jobs=args.jobs, log=log)
+        report["workload"] = {"large": {"folder": str(large), **workload.describe(large),
+                                        "pixels": "6000x4000"}}
+        log(f"large JPEGs: {report['workload']['large']}")
+        res["inference"] = scenario("inference", **common, folder=str(large), limit=min(args.n, 32),
+                                    repeats=1 if args.quick else 3)
+        res["stages"] = scenario("stages", **common, folder=str(large), limit=min(args.n, 16),
+                                 repeats=1 if args.quick else 2)
+        for backend in args.backends:
+            res[f"photocull_{backend}"] = scenario(
+                "photocull", **common, backend=backend, folder=str(large), thumbs=args.thumbs,
+                cache=str(tmp / f"{backend}.sqlite3"), profile=prof(backend))
+        camera = workload.camera_jpegs(args.n, log=log)
+        report["workload"]["camera"] = {"folder": str(camera), **workload.describe(camera),
+                                        "pixels": "6000x4000 + 1620x1080 MPF preview"}
+        for how in ("none", "engine"):  # scored from the camera's preview instead of the 24 MP photo
+            res[f"camera_analysis_{how}"] = scenario(
+                "photocull", **common, backend="onnx", folder=str(camera), thumbs=args.thumbs, analysis=how,
+                cache=str(tmp / f"camera-{how}.sqlite3"))
+        for how in ("engine", "separate"):  # the app's whole flow, with and without the shared decode
+            res[f"app_analysis_{how}"] = scenario(
+                "photocull", **common, backend="onnx", folder=str(large), thumbs=args.thumbs, analysis=how,
+                cache=str(tmp / f"app-{how}.sqlite3"))
+        res["first_thumbnail"] = scenario("first_thumbnail", folder=str(large), workers=args.workers,
+                                          screen=args.screen, cache=str(tmp / "cold.sqlite3"))
+        warm = args.backends[-1]
+        res["reopen"] = scenario("reopen", **common, backend=warm, folder=str(large), screen=args.screen,
+                                 cache=str(tmp / f"{warm}.sqlite3"))
+        res["brisque"] = scenario("brisque", folder=str(large), limit=min(args.n, args.brisque_n))
+        res["laplacian"] = scenario("laplacian", folder=str(large), limit=args.n)
+        if args.mixed:
+            mixed = workload.mixed_folder(args.mixed, log=log)
+            report["workload"]["mixed"] = {"folder": str(mixed), **workload.describe(mixed)}
+            res["mixed_onnx"] = scenario("photocull", **common, backend="onnx", folder=str(mixed),
+                                         thumbs=args.thumbs, cache=str(tmp / "mixed.sqlite3"))
+    for count in args.scale:
+        folder = workload.scale_folder(count, log=log)
+        report.setdefault("workload", {})[f"scale_{count}"] = {"folder": str(folder), "photos": count,
+                                                               "pixels": "1600x1067"}
+        cache = str(tmp / f"scale-{count}.sqlite3")
+        res[f"scale_{count}_first_thumbnail"] = scenario(
+            "first_thumbnail", folder=str(folder), workers=args.workers, screen=args.screen,
+            cache=str(tmp / f"scale-{count}-cold.sqlite3"))
+        res[f"scale_{count}_gui_open"] = scenario("gui_open", folder=str(folder), screen=args.screen,
+                                                  cache=str(tmp / f"scale-{count}-gui.sqlite3"), wait="scores")
+        res[f"scale_{count}_photocull"] = scenario("photocull", **common, backend="onnx", folder=str(folder),
+                                                   thumbs=args.thumbs, analysis="engine", cache=cache)
+        res[f"scale_{count}_reopen"] = scenario("reopen", **common, backend="onnx", folder=str(folder),
+                                                screen=args.screen, cache=cache)
+        res[f"scale_{count}_gui_reopen"] = scenario("gui_open", folder=str(folder), screen=args.screen,
+                                                    cache=cache, wait="scores")
 
 
 # --------------------------------------------------------------------------- output
@@ -264,8 +302,21 @@ def table(report: dict, key_only: bool = False) -> str:
     acc = r.get("accelerator")
     if acc:
         for name, label in (("default", "default model"), ("vit_b16", "ViT-B/16 (siglip2 base)")):
-            add(f"{acc['device']}: {label} at {acc[name + '_image_size']} px, batch {acc['batch']} (images/s)",
-                acc[f"{name}_images_per_s"], "{:.1f}", key=True)
+            add(f"{acc['device']}, model only: {label} at {acc[name + '_image_size']} px, batch {acc['batch']}, "
+                "fp16 autocast (images/s)", acc[f"{name}_images_per_s"], "{:.1f}", key=True)
+            add("  … fp32 (images/s)", acc.get(f"{name}_fp32_images_per_s"), "{:.1f}")
+            add("  … max abs(fp16 − fp32) on 0-100, unclipped", acc.get(f"{name}_max_abs_diff_fp16_fp32"), "{:.2e}",
+                key=True)
+    gpu, cores = r.get("cuda_photocull"), r.get("cpu_cores_photocull")
+    if gpu and cores:
+        n = report["settings"]["workers"]
+        add(f"photocull end-to-end, 24 MP JPEG, torch on {gpu['device']} + {n} decode threads (images/s)",
+            gpu["images_per_s"], "{:.1f}", key=True)  # the 40 images/s target is for 2 cores
+        add("  … second half of the folder, once warm (images/s)", gpu.get("second_half_images_per_s"), "{:.1f}", key=True)
+        add(f"  … ONNX Runtime on the {n} CPU cores instead (images/s)", cores["images_per_s"], "{:.1f}", key=True)
+        add("  … second half of the folder (images/s)", cores.get("second_half_images_per_s"), "{:.1f}")
+        add("  … GPU ÷ CPU cores (×)", gpu["images_per_s"] / cores["images_per_s"], "{:.2f}", key=True)
+        add("  … peak RSS, GPU run (MB)", gpu["peak_rss_mb"], "{:.0f}")
     m = r.get("mixed_onnx")
     if m:
         add("mixed folder (PNG/WebP/HEIC/DNG) onnx end-to-end (images/s)", m["images_per_s"], "{:.2f}")
@@ -322,12 +373,12 @@ STAGES = (("read_file_ms", "read the file"), ("full_decode_ms", "full-resolution
           ("pipeline_onnx_ms", "pipeline sum: draft decode + preprocess + thumbnail + ONNX"))
 
 
-def stage_table(st: dict) -> str:
+def stage_table(st: dict, cores: int) -> str:
     lines = ["| stage (24 MP JPEG) | CPU ms per image |", "|---|---|"]
     lines += [f"| {label} | {st[key]:.1f} |" for key, label in STAGES if key in st]
-    lines.append(f"| → bound on {os.cpu_count()} cores, perfect overlap | {st['bound_images_per_s']:.1f} images/s |")
+    lines.append(f"| → bound on {cores} cores, perfect overlap | {st['bound_images_per_s']:.1f} images/s |")
     if "decode_only_all_cores_images_per_s" in st:
-        lines.append(f"| draft decode alone on all {os.cpu_count()} cores (ceiling of any pipeline on this decode) "
+        lines.append(f"| draft decode alone on all {cores} cores (ceiling of any pipeline on this decode) "
                      f"| {st['decode_only_all_cores_images_per_s']:.1f} images/s |")
     return "\n".join(lines)
 
@@ -356,7 +407,7 @@ def markdown(report: dict) -> str:
     ]
     if "stages" in report["results"]:
         parts += ["", "Where the CPU time goes (one thread per stage, `time.thread_time`):", "",
-                  stage_table(report["results"]["stages"])]
+                  stage_table(report["results"]["stages"], m["logical_cores"])]
     wl = report.get("workload", {})
     if wl:
         parts += ["", "Workloads: " + "; ".join(f"{k}: {v.get('files', v.get('photos'))} files"
@@ -385,8 +436,9 @@ def _replace_block(path: Path, begin: str, end: str, body: str) -> None:
 
 
 def write_results(report: dict) -> None:
-    _replace_block(RESULTS_MD, BEGIN, END, markdown(report))
-    _replace_block(README_MD, README_BEGIN, README_END, summary(report))
+    results_block, readme_block = BLOCKS[report.get("kind", "cpu")]
+    _replace_block(RESULTS_MD, *results_block, markdown(report))
+    _replace_block(README_MD, *readme_block, summary(report))
 
 
 def merge(old: dict, new: dict) -> dict:
@@ -425,7 +477,7 @@ def main(argv=None) -> None:
                    help="update the generated blocks of benchmarks/RESULTS.md and README.md")
     p.add_argument("--from-report", metavar="JSON", help="measure nothing: print (and write) a saved report")
     p.add_argument("--merge", action="store_true",
-                   help="add this run's results to benchmarks/out/report.json instead of replacing it")
+                   help="add this run's results to the saved report of its kind instead of replacing it")
     args = p.parse_args(argv)
     args.backends = [b for b in args.backends.split(",") if b]
     args.scale = [int(s) for s in args.scale.split(",") if s]
@@ -438,10 +490,11 @@ def main(argv=None) -> None:
         report.setdefault("date", time.strftime("%Y-%m-%d %H:%M", time.localtime(saved.stat().st_mtime)))
     else:
         report = run(args)
-        if args.merge and (OUT / "report.json").is_file():
-            report = merge(json.loads((OUT / "report.json").read_text()), report)
+        saved = OUT / ("report.json" if report["kind"] == "cpu" else f"report-{report['kind']}.json")
+        if args.merge and saved.is_file():
+            report = merge(json.loads(saved.read_text()), report)
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "report.json").write_text(json.dumps(report, indent=2, default=str))
+        saved.write_text(json.dumps(report, indent=2, default=str))
     print(markdown(report))
     if args.write_results:
         write_results(report)

@@ -64,7 +64,7 @@ def _photos(folder: str) -> list[Path]:
 def _scorer(a: dict):
     from model import load_scorer
 
-    return load_scorer(a["model"], backend=a["backend"], device="cpu")
+    return load_scorer(a["model"], backend=a["backend"], device=a.get("device", "cpu"))
 
 
 # --------------------------------------------------------------------------- scenarios
@@ -97,12 +97,14 @@ def photocull(a: dict, rss: PeakRSS) -> dict:
     items = scan_folder(a["folder"])
     first = None
     scores: dict[str, float | None] = {}
+    times: list[float] = []
     errors = 0
     for r in score_items(items, scorer, cache, batch_size=a["batch"], workers=a["workers"],
                          thumb_size=THUMB_SIZE if a["thumbs"] == "engine" else None,
                          analyze=analysis == "engine"):
         first = first if first is not None else time.perf_counter() - t1
         scores[str(r.path)] = r.score
+        times.append(time.perf_counter())
         errors += r.status != "ok"
     if a["thumbs"] == "separate":
         with ThreadPoolExecutor(a["workers"]) as pool:
@@ -113,9 +115,12 @@ def photocull(a: dict, rss: PeakRSS) -> dict:
     wall = time.perf_counter() - t1
     cache.close()
     n = len(scores)
+    half = len(times) // 2  # the rate once warm (first batch, cuDNN autotuning and pools started)
+    warm = (len(times) - 1 - half) / (times[-1] - times[half]) if len(times) > 2 and times[-1] > times[half] else None
     return {"images": n, "errors": errors, "analysed": analysed, "wall_s": wall,
-            "images_per_s": n / wall if wall else 0.0, "scoring_s": t_scored, "analysis_s": wall - t_scored,
-            "first_result_s": first, "model_load_s": t_load, "rss_after_load_mb": rss_loaded}
+            "images_per_s": n / wall if wall else 0.0, "second_half_images_per_s": warm, "scoring_s": t_scored, "analysis_s": wall - t_scored,
+            "first_result_s": first, "model_load_s": t_load, "rss_after_load_mb": rss_loaded,
+            "device": str(getattr(scorer, "device", "cpu"))}
 
 
 def inference(a: dict, rss: PeakRSS) -> dict:
@@ -317,30 +322,45 @@ def gui_open(a: dict, rss: PeakRSS) -> dict:
 
 
 def accelerator(a: dict, rss: PeakRSS) -> dict:
-    """Batch inference on the GPU (CUDA, fp16 autocast as ``IQAModel.predict_batch`` does there; the
-    CPU when there is none): images/s of the default model and of a ViT-B/16 backbone
-    (``siglip2`` at its base configuration, random weights: the same cost as the pretrained one)."""
+    """Batch inference on the GPU (CUDA; the CPU when there is none): images/s of the default model
+    and of a ViT-B/16 backbone (``siglip2`` at its base configuration, random weights: the same
+    cost as the pretrained one) at ``batch``, with fp16 autocast as ``IQAModel.predict_batch`` runs
+    on CUDA, and without it; the fp16 scores' largest distance from fp32, unclipped on 0-100.
+    The batch is real photos from ``folder`` (repeated to fill it) when given, else noise."""
     import numpy as np
     import torch
 
+    from app.core.decode import load_image
     from model import create_model, load_model
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu", "batch": a["batch"]}
+    photos = [load_image(p, min_side=448) for p in _photos(a["folder"])[:16]] if a.get("folder") else []
     models = {"default": lambda: load_model(a["model"], device=device),
               "vit_b16": lambda: create_model(backbone="siglip2", pretrained=False, image_size=224).to(device)}
     for name, make in models.items():
         m = make()
-        x = np.random.default_rng(0).standard_normal((a["batch"], 3, m.image_size, m.image_size), dtype=np.float32)
-        m.predict_batch(x)  # warm-up: cuDNN autotuning, allocations
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(a["repeats"]):
-            m.predict_batch(x)  # returns numpy: synchronised
-        out[f"{name}_images_per_s"] = a["batch"] * a["repeats"] / (time.perf_counter() - t0)
+        if photos:
+            x = np.stack([m.preprocess(photos[i % len(photos)]) for i in range(a["batch"])])
+        else:
+            x = np.random.default_rng(0).standard_normal((a["batch"], 3, m.image_size, m.image_size),
+                                                         dtype=np.float32)
+        raw = {}
+        for precision, amp in (("fp16", True), ("fp32", False)):
+            if precision == "fp32" and device != "cuda":
+                continue  # on the CPU there is no autocast: one precision
+            m.amp = amp
+            raw[precision] = m._raw(x).astype(np.float64) * 100.0  # warm-up (cuDNN autotuning) + unclipped scores
+            t0 = time.perf_counter()
+            for _ in range(a["repeats"]):
+                m.predict_batch(x)  # returns numpy: synchronised
+            key = name if precision == "fp16" else f"{name}_fp32"
+            out[f"{key}_images_per_s"] = a["batch"] * a["repeats"] / (time.perf_counter() - t0)
+        if "fp32" in raw:
+            out[f"{name}_max_abs_diff_fp16_fp32"] = float(np.max(np.abs(raw["fp16"] - raw["fp32"])))
         out[f"{name}_image_size"] = m.image_size
         del m
+    out["input"] = f"{len(photos)} photos" if photos else "noise"
     if device == "cuda":
         out["cuda_peak_mem_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return out
