@@ -1,11 +1,12 @@
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
-from app.core.cache import Cache, CachedScore, default_cache_path
+from app.core.cache import Cache, CachedScore, default_cache_path, path_key
 from app.core.decisions import Decision
 
 
@@ -13,6 +14,14 @@ from app.core.decisions import Decision
 def cache(tmp_path):
     with Cache(tmp_path / "c.sqlite3") as c:
         yield c
+
+
+@pytest.mark.parametrize("form", ["a/b.jpg", "./a/b.jpg", "a/../a/b.jpg", "a//b.jpg", "a/./b.jpg", "x/../a/b.jpg"])
+def test_path_key_is_the_absolute_normalised_path_whatever_its_form(tmp_path, monkeypatch, form):
+    monkeypatch.chdir(tmp_path)
+    expected = os.fsencode(os.path.join(str(tmp_path), "a", "b.jpg"))
+    for p in (form, Path(form), tmp_path / form, f"{tmp_path}/{form}", Path(f"{tmp_path}/{form}")):
+        assert path_key(p) == expected, p
 
 
 def test_default_location_and_wal(tmp_path, monkeypatch):
@@ -63,12 +72,14 @@ def test_decisions(cache, tmp_path):
 def test_thumbnails_exif_and_move(cache, tmp_path):
     p, q = tmp_path / "a.jpg", tmp_path / "Keep" / "a.jpg"
     cache.put_thumbnail(p, 10, 20, 256, b"\xff\xd8jpeg")
-    cache.put_exif(p, 10, 20, {"camera": "X", "iso": 100})
+    cache.put_exifs([(p, 10, 20, {"camera": "X", "iso": 100}), (tmp_path / "b.jpg", 5, 6, {"taken": 1.5})])
     cache.put_scores([(p, 10, 20, 70.0, "")], "m")
     cache.set_decision(p, flag="pick")
     assert cache.get_thumbnail(p, 10, 20, 256) == b"\xff\xd8jpeg"
     assert cache.get_thumbnail(p, 10, 21, 256) is None and cache.get_thumbnail(p, 10, 20, 128) is None
-    assert cache.get_exif(p, 10, 20) == {"camera": "X", "iso": 100} and cache.get_exif(p, 9, 20) is None
+    assert cache.get_exifs([(p, 10, 20), (tmp_path / "b.jpg", 5, 6), (tmp_path / "c.jpg", 1, 2)]) == {
+        p: {"camera": "X", "iso": 100}, tmp_path / "b.jpg": {"taken": 1.5}}
+    assert cache.get_exifs([(p, 9, 20), (str(tmp_path / "b.jpg"), 5, 7)]) == {}  # changed files: stale
     cache.move_path(p, q)
     assert cache.get_score(q, 10, 20, "m") == CachedScore(70.0, "") and cache.get_score(p, 10, 20, "m") is None
     assert cache.get_decision(q).flag == "pick" and cache.get_thumbnail(q, 10, 20, 256) is not None

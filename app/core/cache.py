@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.decisions import UNFLAGGED, Decision
+from app.core.paths import as_path
 
 __all__ = ["Cache", "CachedScore", "default_cache_path", "path_key"]
 
@@ -162,26 +163,30 @@ class Cache:
                 raise RuntimeError("cache is closed")
             return self._conn.execute(sql, tuple(params)).fetchall()
 
+    def _fresh(self, select: str, entries: Iterable[tuple[str | os.PathLike, int, int]],
+               params: Iterable = ()) -> Iterator[tuple[Path, list]]:
+        """``(path, values)`` of the rows ``select`` finds for ``(path, size, mtime_ns)`` entries
+        whose file is unchanged. ``select`` yields ``path, size, mtime_ns, *values`` and ends
+        in ``WHERE ... AND`` or ``WHERE``: the ``path IN (...)`` test is added, in chunks."""
+        wanted = {path_key(p): (as_path(p), size, mtime) for p, size, mtime in entries}
+        keys = list(wanted)
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i:i + _CHUNK]
+            rows = self._query(f"{select} path IN ({','.join('?' * len(chunk))})", [*params, *chunk])
+            for key, size, mtime, *values in rows:
+                path, want_size, want_mtime = wanted[key]
+                if size == want_size and mtime == want_mtime:
+                    yield path, values
+
     # ----------------------------------------------------------- scores
     def get_scores(self, entries: Iterable[tuple[str | os.PathLike, int, int]],
                    model_id: str) -> dict[Path, CachedScore]:
         """Valid cached scores of ``(path, size, mtime_ns)`` entries; misses are absent."""
-        wanted = {path_key(p): (Path(p), size, mtime) for p, size, mtime in entries}
-        keys = list(wanted)
-        out: dict[Path, CachedScore] = {}
-        for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i:i + _CHUNK]
-            rows = self._query(
-                f"SELECT path, size, mtime_ns, score, error FROM scores "
-                f"WHERE model_id = ? AND path IN ({','.join('?' * len(chunk))})", [model_id, *chunk])
-            for key, size, mtime, score, error in rows:
-                path, want_size, want_mtime = wanted[key]
-                if size == want_size and mtime == want_mtime:
-                    out[path] = CachedScore(score, error)
-        return out
+        return {path: CachedScore(*values) for path, values in self._fresh(
+            "SELECT path, size, mtime_ns, score, error FROM scores WHERE model_id = ? AND", entries, [model_id])}
 
     def get_score(self, path: str | os.PathLike, size: int, mtime_ns: int, model_id: str) -> CachedScore | None:
-        return self.get_scores([(path, size, mtime_ns)], model_id).get(Path(path))
+        return self.get_scores([(path, size, mtime_ns)], model_id).get(as_path(path))
 
     def put_scores(self, rows: Iterable[tuple[str | os.PathLike, int, int, float | None, str]],
                    model_id: str) -> None:
@@ -195,7 +200,7 @@ class Cache:
     # ----------------------------------------------------------- decisions
     def get_decisions(self, paths: Iterable[str | os.PathLike]) -> dict[Path, Decision]:
         """Stored decisions of ``paths`` (paths without one are absent)."""
-        wanted = {path_key(p): Path(p) for p in paths}
+        wanted = {path_key(p): as_path(p) for p in paths}
         keys = list(wanted)
         out: dict[Path, Decision] = {}
         for i in range(0, len(keys), _CHUNK):
@@ -257,15 +262,16 @@ class Cache:
         with self._tx() as conn:
             conn.executemany("INSERT OR REPLACE INTO thumbnails VALUES (?, ?, ?, ?, ?)", data)
 
-    def get_exif(self, path: str | os.PathLike, size: int, mtime_ns: int) -> dict | None:
-        rows = self._query("SELECT summary FROM exif WHERE path = ? AND size = ? AND mtime_ns = ?",
-                           [path_key(path), size, mtime_ns])
-        return json.loads(rows[0][0]) if rows else None
+    def get_exifs(self, entries: Iterable[tuple[str | os.PathLike, int, int]]) -> dict[Path, dict]:
+        """Cached EXIF summaries of ``(path, size, mtime_ns)`` entries; misses are absent."""
+        return {path: json.loads(summary)
+                for path, (summary,) in self._fresh("SELECT path, size, mtime_ns, summary FROM exif WHERE", entries)}
 
-    def put_exif(self, path: str | os.PathLike, size: int, mtime_ns: int, summary: dict) -> None:
+    def put_exifs(self, rows: Iterable[tuple[str | os.PathLike, int, int, dict]]) -> None:
+        """Store ``(path, size, mtime_ns, summary)`` rows in one transaction."""
+        data = [(path_key(p), size, mtime, json.dumps(summary)) for p, size, mtime, summary in rows]
         with self._tx() as conn:
-            conn.execute("INSERT OR REPLACE INTO exif VALUES (?, ?, ?, ?)",
-                         (path_key(path), size, mtime_ns, json.dumps(summary)))
+            conn.executemany("INSERT OR REPLACE INTO exif VALUES (?, ?, ?, ?)", data)
 
     # ----------------------------------------------------------- moves
     def move_path(self, old: str | os.PathLike, new: str | os.PathLike) -> None:

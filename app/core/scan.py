@@ -137,12 +137,16 @@ def _file_item(path: Path, companions: list[Path] | None = None) -> PhotoItem:
 
 def _group_shots(files: list[Path]) -> list[PhotoItem]:
     """Pair RAW files with a JPEG/HEIF of the same stem; ``files`` are sorted."""
+    stems = [os.path.splitext(f.name)[0].casefold() for f in files]
     by_stem: dict[str, list[Path]] = {}
-    for f in files:
-        by_stem.setdefault(os.path.splitext(f.name)[0].casefold(), []).append(f)
+    for f, stem in zip(files, stems):
+        by_stem.setdefault(stem, []).append(f)
     items: list[PhotoItem] = []
-    for f in files:
-        group = by_stem[os.path.splitext(f.name)[0].casefold()]
+    for f, stem in zip(files, stems):
+        group = by_stem[stem]
+        if len(group) == 1:  # most photos: no RAW+JPEG partner to look for
+            items.append(_file_item(f))
+            continue
         raws = [g for g in group if is_raw(g)]
         partner = next((g for g in group if g.suffix.lower() in _PARTNER_EXTS), None)
         if raws and partner is not None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from app.core.bursts import BurstInfo, cull_best_of_burst
+from app.core.paths import as_path
 from app.core.decisions import FLAGS, KEEP, PICK, REJECT, UNFLAGGED, cull_threshold, cull_top
 
 __all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "Entry", "CullSession"]
@@ -90,14 +91,14 @@ class CullSession:
         return path in self._by_path
 
     def get(self, path: Path) -> Entry:
-        return self._by_path[Path(path)]
+        return self._by_path[as_path(path)]
 
     def index_of(self, path: Path) -> int:
-        return self.entries.index(self._by_path[Path(path)])
+        return self.entries.index(self._by_path[as_path(path)])
 
     # -- scores -------------------------------------------------------------
     def set_score(self, path: Path, score: float | None, error: str = "", cached: bool = False) -> Entry:
-        entry = self._by_path[Path(path)]
+        entry = self._by_path[as_path(path)]
         entry.score = None if score is None else float(score)
         entry.error = error or ""
         entry.cached = cached
@@ -114,7 +115,7 @@ class CullSession:
                 raise ValueError(f"unknown flag {flag!r}")
             if not 0 <= stars <= 5:
                 raise ValueError(f"stars must be 0..5, got {stars}")
-            e = self._by_path[Path(path)]
+            e = self._by_path[as_path(path)]
             if (e.flag, e.stars) == (flag, stars):
                 continue
             step.before[e.path] = (e.flag, e.stars)
@@ -134,10 +135,10 @@ class CullSession:
 
     def set_flag(self, paths: Sequence[Path], flag: str) -> list[Path]:
         """Pick / reject / unflag ``paths`` as one undoable step; returns changed paths."""
-        return self._change(flag, {Path(p): (flag, self._by_path[Path(p)].stars) for p in paths})
+        return self._change(flag, {as_path(p): (flag, self._by_path[as_path(p)].stars) for p in paths})
 
     def set_stars(self, paths: Sequence[Path], stars: int) -> list[Path]:
-        return self._change(f"{stars} stars", {Path(p): (self._by_path[Path(p)].flag, int(stars)) for p in paths})
+        return self._change(f"{stars} stars", {as_path(p): (self._by_path[as_path(p)].flag, int(stars)) for p in paths})
 
     def auto_cull(self, top_percent: float | None = None, threshold: float | None = None) -> list[Path]:
         """Pick / reject every scored entry as one undoable step (rules of :mod:`app.core.decisions`).
@@ -181,7 +182,7 @@ class CullSession:
         """Set a persisted decision when a folder opens (not an undoable step)."""
         if flag not in FLAGS or not 0 <= stars <= 5:
             raise ValueError(f"bad stored decision {flag!r}/{stars}")
-        e = self._by_path[Path(path)]
+        e = self._by_path[as_path(path)]
         e.flag, e.stars = flag, stars
 
     @property

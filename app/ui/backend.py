@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 # How often the scoring job reports progress (seconds) at most.
 _FLUSH_S = 0.15
+_EXIF_BATCH = 200  # EXIF summaries read from files, stored per transaction
 
 
 def heat_layer(cam: np.ndarray) -> Image.Image:
@@ -178,18 +179,23 @@ class Backend:
 
     def _dates(self, items: list[PhotoItem], cancel: threading.Event) -> dict[Path, float]:
         cache = self.cache
-        out = {}
+        items = [it for it in items if it.ok]
+        cached = cache.get_exifs((it.path, it.size, it.mtime_ns) for it in items)
+        out, new = {}, []
         for it in items:
             if cancel.is_set():
+                cache.put_exifs(new)
                 raise Cancelled
-            if not it.ok:
-                continue
-            summary = cache.get_exif(it.path, it.size, it.mtime_ns)
+            summary = cached.get(it.path)
             if summary is None:
                 summary = decode.read_exif_summary(it.path)
-                cache.put_exif(it.path, it.size, it.mtime_ns, summary)
+                new.append((it.path, it.size, it.mtime_ns, summary))
+                if len(new) >= _EXIF_BATCH:
+                    cache.put_exifs(new)
+                    new = []
             if summary.get("taken") is not None:
                 out[it.path] = float(summary["taken"])
+        cache.put_exifs(new)
         return out
 
     # -- images (worker threads) --------------------------------------------

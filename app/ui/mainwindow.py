@@ -392,11 +392,10 @@ class MainWindow(QMainWindow):
             self._status_timer.start()
         elif kind == "dates":
             session = self.model.session
-            for path, taken in msg[1].items():
-                if path in session:
-                    session.get(path).taken = taken
-            if self.proxy.sort_key == "date":
-                self.proxy.invalidate()
+            changed = [path for path in msg[1] if path in session]
+            for path in changed:
+                session.get(path).taken = msg[1][path]
+            self.model.refresh(changed)
 
     def _on_folder_finished(self, gen: int, cancelled: bool) -> None:
         if gen != self.generation:
@@ -442,8 +441,6 @@ class MainWindow(QMainWindow):
         if kind == "bursts":
             n = len({b.group for b in values.values() if b.is_burst})
             self.log(f"{n} burst(s) of similar shots found")
-            if self.proxy.sort_key == "burst":
-                self.proxy.invalidate()
         if self.stack.currentWidget() is self.detail:
             self.detail.update_entry()
 
@@ -509,7 +506,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ sort / filter
     def set_sort(self, key: str) -> None:
-        self.proxy.set_sort_key(key)
+        self.model.set_sort(key)
         self.settings.sort = key
         i = self.sort_box.findData(key)
         if i != self.sort_box.currentIndex():

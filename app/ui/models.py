@@ -8,9 +8,10 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from app.core.paths import as_path
 from app.core.session import CullSession, Entry
 
-__all__ = ["EntryRole", "ThumbRole", "ThumbErrorRole", "PhotoListModel", "PhotoProxyModel", "SORT_KEYS"]
+__all__ = ["EntryRole", "ThumbRole", "ThumbErrorRole", "PhotoListModel", "PhotoProxyModel", "SORT_KEYS", "sort_key"]
 
 EntryRole = Qt.ItemDataRole.UserRole + 1
 ThumbRole = Qt.ItemDataRole.UserRole + 2
@@ -19,8 +20,33 @@ ThumbErrorRole = Qt.ItemDataRole.UserRole + 3
 Index = QModelIndex | QPersistentModelIndex
 
 
+SORT_KEYS = ("score", "name", "date", "burst")
+# a refresh touching more separate runs of rows than this sends one dataChanged over their span
+_MAX_RUNS = 32
+
+
+def sort_key(key: str, e: Entry) -> tuple:
+    """What rows are ordered by. "score": unscored and failed photos below every score (in the
+    descending order it is shown in); "burst": bursts in capture order, each group's best shot
+    first, then its other shots in capture order; photos not analysed yet last. Ties: by name."""
+    name = (e.name.lower(), str(e.path))
+    if key == "score":
+        return (e.score is not None and not e.failed, e.score or 0.0, *name)
+    if key == "burst":
+        b = e.burst
+        return (1, 0, False, 0, *name) if b is None else (0, b.group, not b.best, b.index, *name)
+    if key == "date":
+        return (e.taken if e.taken is not None else float("inf"), *name)
+    return name
+
+
 class PhotoListModel(QAbstractListModel):
-    """One row per session entry. Thumbnails are requested lazily when a row asks for ThumbRole.
+    """One row per session entry, in the chosen sort order.
+
+    The order is kept here and sorted in Python (10,000 keys in about 10 ms) rather than by a
+    ``QSortFilterProxyModel``, whose sort calls back into Python for every comparison and row
+    count: seconds for a 10,000-photo folder. A change of order is one ``layoutChanged`` with
+    the persistent indexes (selection, current photo) moved along.
 
     ``thumbnail_requested(path)`` is emitted the first time a visible row needs
     its thumbnail; :meth:`set_thumbnail` stores the result (as a QPixmap, made
@@ -32,7 +58,11 @@ class PhotoListModel(QAbstractListModel):
     def __init__(self, parent=None, cache_limit: int = 3000):
         super().__init__(parent)
         self.session = CullSession()
-        self._row: dict[Path, int] = {}
+        self.sort_key = "name"
+        self.descending = False
+        self._keys: list[tuple] = []  # sort key per session entry
+        self._order: list[int] = []  # row -> index in session.entries
+        self._row: dict[Path, int] = {}  # path -> row
         self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
         self._thumb_errors: dict[str, str] = {}
         self._cache_limit = cache_limit
@@ -41,31 +71,75 @@ class PhotoListModel(QAbstractListModel):
     def set_session(self, session: CullSession) -> None:
         self.beginResetModel()
         self.session = session
-        self._row = {e.path: i for i, e in enumerate(session.entries)}
+        self._keys = [sort_key(self.sort_key, e) for e in session.entries]
+        self._set_order(self._sorted())
         self._thumbs.clear()
         self._thumb_errors.clear()
         self.endResetModel()
 
     def entry(self, row: int) -> Entry:
-        return self.session.entries[row]
+        return self.session.entries[self._order[row]]
 
     def row_of(self, path: Path) -> int:
-        return self._row[Path(path)]
+        return self._row[as_path(path)]
+
+    # -- order --------------------------------------------------------------
+    def set_sort(self, key: str, descending: bool | None = None) -> None:
+        """Order rows by ``key`` (:data:`SORT_KEYS`); by default scores best first, the others ascending."""
+        if key not in SORT_KEYS:
+            raise ValueError(key)
+        self.sort_key = key
+        self.descending = key == "score" if descending is None else bool(descending)
+        self._keys = [sort_key(key, e) for e in self.session.entries]
+        self._reorder()
+
+    def _sorted(self) -> list[int]:
+        keys = self._keys
+        return sorted(range(len(keys)), key=keys.__getitem__, reverse=self.descending)
+
+    def _set_order(self, order: list[int]) -> None:
+        entries = self.session.entries
+        self._order = order
+        self._row = {entries[i].path: row for row, i in enumerate(order)}
+
+    def _reorder(self) -> bool:
+        """Apply the order of the current keys; whether any row moved."""
+        order = self._sorted()
+        if order == self._order:
+            return False
+        self.layoutAboutToBeChanged.emit()
+        old = self._order
+        self._set_order(order)
+        persistent = self.persistentIndexList()
+        if persistent:
+            row_of_entry = {i: row for row, i in enumerate(order)}
+            self.changePersistentIndexList(persistent, [self.index(row_of_entry[old[p.row()]]) for p in persistent])
+        self.layoutChanged.emit()
+        return True
 
     def refresh(self, paths) -> None:
-        """Repaint (and re-sort / re-filter) the rows of ``paths``."""
-        rows = sorted(self._row[Path(p)] for p in paths if Path(p) in self._row)
+        """The entries of ``paths`` changed: re-sort if their place changed (one ``layoutChanged``,
+        after which every row is read again), else repaint and re-filter their rows."""
+        rows = sorted({self._row[p] for p in map(as_path, paths) if p in self._row})
         if not rows:
             return
-        # one dataChanged per contiguous run keeps the proxy's work proportional
-        start = prev = rows[0]
-        for r in rows[1:] + [None]:
-            if r is not None and r == prev + 1:
-                prev = r
-                continue
-            self.dataChanged.emit(self.index(start), self.index(prev))
-            if r is not None:
-                start = prev = r
+        entries, keys, moved = self.session.entries, self._keys, False
+        for row in rows:
+            i = self._order[row]
+            key = sort_key(self.sort_key, entries[i])
+            if key != keys[i]:
+                keys[i], moved = key, True
+        if moved and self._reorder():
+            return
+        runs, start = [], rows[0]
+        for prev, row in zip(rows, rows[1:] + [None]):
+            if row != prev + 1:
+                runs.append((start, prev))
+                start = row
+        if len(runs) > _MAX_RUNS:  # scattered rows: one signal (the proxy re-filters the span)
+            runs = [(rows[0], rows[-1])]
+        for first, last in runs:
+            self.dataChanged.emit(self.index(first), self.index(last))
 
     def set_thumbnail(self, path: str, image: QImage, error: str) -> None:
         if error or image.isNull():
@@ -75,7 +149,7 @@ class PhotoListModel(QAbstractListModel):
             self._thumbs.move_to_end(path)
             while len(self._thumbs) > self._cache_limit:
                 self._thumbs.popitem(last=False)
-        row = self._row.get(Path(path))
+        row = self._row.get(as_path(path))
         if row is not None:
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [ThumbRole, ThumbErrorRole])
@@ -90,7 +164,7 @@ class PhotoListModel(QAbstractListModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.session.entries):
             return None
-        e = self.session.entries[index.row()]
+        e = self.entry(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             return e.name
         if role == EntryRole:
@@ -119,56 +193,14 @@ class PhotoListModel(QAbstractListModel):
         return None
 
 
-SORT_KEYS = ("score", "name", "date", "burst")
-
-
 class PhotoProxyModel(QSortFilterProxyModel):
-    """Sort by score / name / date taken / burst; filter by score range and decision.
-
-    "burst": bursts in capture order, each group's best shot first, then its other shots in
-    capture order; photos not analysed yet last.
-    """
+    """Filter by score range and decision; rows keep the source model's order (it sorts)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.sort_key = "name"
         self.score_range = (0.0, 100.0)
         self.decision = "all"
-        # sort key per source row, computed once: Qt calls lessThan ~n log n times (140,000 for
-        # 10,000 photos), and building two keys per call made opening a big folder take seconds
-        self._keys: list | None = None
-        self.setDynamicSortFilter(True)
-        self.setSortRole(EntryRole)
-
-    def setSourceModel(self, model) -> None:
-        # connected before Qt's own handlers (which re-sort): stale keys are dropped first
-        model.modelAboutToBeReset.connect(self._forget_keys)
-        model.dataChanged.connect(self._refresh_keys)
-        super().setSourceModel(model)
-
-    def _forget_keys(self) -> None:
-        self._keys = None
-
-    def _refresh_keys(self, top: QModelIndex, bottom: QModelIndex, roles=()) -> None:
-        if self._keys is not None:
-            model = self.sourceModel()
-            for row in range(top.row(), bottom.row() + 1):
-                self._keys[row] = self._key(model.entry(row))
-
-    def invalidate(self) -> None:
-        """Re-sort and re-filter everything (entries changed without a dataChanged, e.g. dates)."""
-        self._keys = None
-        super().invalidate()
-
-    def set_sort_key(self, key: str, descending: bool | None = None) -> None:
-        if key not in SORT_KEYS:
-            raise ValueError(key)
-        self.sort_key = key
-        self._keys = None
-        if descending is None:
-            descending = key == "score"  # best first; names and dates oldest first
-        self.invalidate()
-        self.sort(0, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+        self.setDynamicSortFilter(True)  # re-filter rows whose data changed
 
     def set_filter(self, lo: float | None = None, hi: float | None = None, decision: str | None = None) -> None:
         cur_lo, cur_hi = self.score_range
@@ -181,26 +213,6 @@ class PhotoProxyModel(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         e = self.sourceModel().entry(source_row)
         return e.matches(*self.score_range, self.decision)
-
-    def _key(self, e: Entry):
-        if self.sort_key == "score":
-            # unscored / failed sort below every score in descending order
-            return (e.score is not None and not e.failed, e.score or 0.0, e.name.lower())
-        if self.sort_key == "burst":
-            b = e.burst
-            if b is None:
-                return (1, 0, 0, 0, e.name.lower())
-            return (0, b.group, not b.best, b.index, e.name.lower())
-        if self.sort_key == "date":
-            return (e.taken if e.taken is not None else float("inf"), e.name.lower())
-        return (e.name.lower(), str(e.path))
-
-    def lessThan(self, left: Index, right: Index) -> bool:
-        keys = self._keys
-        if keys is None:
-            model = self.sourceModel()
-            keys = self._keys = [self._key(model.entry(row)) for row in range(model.rowCount())]
-        return keys[left.row()] < keys[right.row()]
 
     def entry_at(self, proxy_row: int) -> Entry:
         return self.sourceModel().entry(self.mapToSource(self.index(proxy_row, 0)).row())
