@@ -176,7 +176,7 @@ def accelerator_suite(args, report: dict, model_dir: Path, tmp: Path) -> None:
     # what the CPU side can feed the GPU: each stage, and draft decodes alone on every core
     res["stages"] = scenario("stages", model=str(model_dir), batch=args.batch, workers=cores, folder=str(large),
                              limit=min(args.n, 32), repeats=2)
-    report["settings"]["workers"] = cores
+    report["settings"].update(workers=cores, gpu_batch=args.accelerator_batch)
     for key, backend, device, batch in (("cuda_photocull", "torch", "auto", args.accelerator_batch),
                                         ("cpu_cores_photocull", "onnx", "cpu", args.batch)):
         res[key] = scenario("photocull", model=str(model_dir), batch=batch, workers=cores, backend=backend,
@@ -240,7 +240,7 @@ def cpu_suite(args, report: dict, model_dir: Path, tmp: Path) -> None:
         res[f"scale_{count}_reopen"] = scenario("reopen", **common, backend="onnx", folder=str(folder),
                                                 screen=args.screen, cache=cache)
         res[f"scale_{count}_gui_reopen"] = scenario("gui_open", folder=str(folder), screen=args.screen,
-                                                    cache=cache, wait="scores")
+                                                    cache=str(tmp / f"scale-{count}-gui.sqlite3"), wait="scores")
 
 
 # --------------------------------------------------------------------------- output
@@ -357,6 +357,7 @@ def table(report: dict, key_only: bool = False) -> str:
                 TARGETS["first_thumbnail_s"], higher=False)
             add(f"{count} photos: GUI, re-open, every score shown (s)", gui_re["all_scores_s"], "{:.3f}",
                 TARGETS["reopen_s"], higher=False, key=True)
+            add(f"{count} photos: GUI, re-open, capture dates read too (s)", gui_re.get("folder_done_s"), "{:.3f}")
             add(f"{count} photos: GUI, re-open, peak RSS (MB)", gui_re["peak_rss_mb"], "{:.0f}",
                 TARGETS["peak_rss_mb"], higher=False, key=True)
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]

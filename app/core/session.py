@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from app.core.bursts import BurstInfo, cull_best_of_burst
-from app.core.paths import as_path
 from app.core.decisions import FLAGS, KEEP, PICK, REJECT, UNFLAGGED, cull_threshold, cull_top
+from app.core.paths import as_path
 
 __all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "Entry", "CullSession"]
 

@@ -19,7 +19,8 @@ __all__ = ["open_folder_timings"]
 def open_folder_timings(folder, cache, screen: int = 24, wait_scores: bool = True) -> dict:
     """Open ``folder`` in a fresh ``MainWindow`` (settings in a temp dir, cache file ``cache``, the
     real model) and return seconds until the first thumbnail of the first ``screen`` tiles is
-    shown and, with ``wait_scores``, until every score is shown (the folder job ended)."""
+    shown and, with ``wait_scores``, until every score is shown and until the folder's job ended
+    (after the scores it reads the photos' capture dates, from the cache when it has them)."""
     app = QApplication.instance() or QApplication([])
     done: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,7 +48,9 @@ def open_folder_timings(folder, cache, screen: int = 24, wait_scores: bool = Tru
 
         out = {"first_thumbnail_s": wait(lambda: any(win.model.has_thumbnail(str(e.path)) for e in first_screen()))}
         if wait_scores:
-            out["all_scores_s"] = wait(lambda: bool(done))
+            bar = win.progress  # its value counts the photos scored, up to the folder's total
+            out["all_scores_s"] = wait(lambda: bool(done) or 0 < bar.maximum() <= bar.value())
+            out["folder_done_s"] = wait(lambda: bool(done))  # then capture dates, read in the background
             out["scored"] = sum(e.score is not None for e in win.model.session.entries)
         out["photos"] = len(win.model.session.entries)
         win.close()
