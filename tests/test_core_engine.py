@@ -204,3 +204,27 @@ def test_photos_already_analysed_are_not_analysed_again(tmp_path, cache, monkeyp
     list(score_items(scan_folder(folder), FakeScorer(model_id="fake-v3"), cache, analyze=True))
     assert calls == [folder / "t1.jpg"]
     assert list(score_items(items, FakeScorer(), None, analyze=True))  # no cache: nothing to store, still scores
+
+
+@pytest.mark.parametrize("cores,expected", [(1, 2), (3, 3), (8, 8), (64, 16)])
+def test_default_workers_is_one_decode_thread_per_core_from_2_to_16(monkeypatch, cores, expected):
+    monkeypatch.setattr(engine.os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert engine.default_workers() == expected
+    monkeypatch.delattr(engine.os, "sched_getaffinity")  # not on Linux: the core count
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: cores)
+    assert engine.default_workers() == expected
+
+
+def test_score_items_decodes_on_default_workers_threads_at_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    barrier = threading.Barrier(3, timeout=10)  # breaks unless 3 photos are decoded at the same time
+
+    class Together(FakeScorer):
+        def preprocess(self, img):
+            barrier.wait()
+            return super().preprocess(img)
+
+    for i in range(6):
+        write_photo(tmp_path / f"p{i}.jpg", grey=40 * i)
+    results = list(score_items(scan_folder(tmp_path), Together(), batch_size=6))
+    assert [r.status for r in results] == ["ok"] * 6, [r.error for r in results]

@@ -147,18 +147,30 @@ def _score_batch(prepared: list[_Prepared], scorer: Scorer) -> list[tuple[_Prepa
     return out
 
 
+def default_workers() -> int:
+    """Decode threads when none are asked for: one per CPU core this process may run on, at least
+    2 and at most 16. Decoding is the pipeline's floor (benchmarks/RESULTS.md) and releases the
+    GIL; the cap bounds the photos in flight on big machines."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 2
+    return min(16, max(2, cores))
+
+
 def score_items(
     items: Iterable[PhotoItem],
     scorer: Scorer,
     cache: Cache | None = None,
     batch_size: int = 16,
-    workers: int = 2,
+    workers: int | None = None,
     use_cache: bool = True,
     thumb_size: int | None = None,
     analyze: bool = False,
 ) -> Iterator[ScoreResult]:
     """Score ``items`` (see the module docstring).
 
+    ``workers``: decode threads (None: :func:`default_workers`).
     ``cache=None``: no caching at all. ``use_cache=False``: cached scores are
     ignored (everything is rescored) but the new scores are still written.
     ``thumb_size``: also cache thumbnails of this size for the photos it decodes
@@ -190,7 +202,8 @@ def score_items(
     if analyze:
         done = cached_analyses(cache, misses)
         extras = _Extras(thumb_size, frozenset(it.path for it in misses if it.path not in done))
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="photocull-decode")
+    workers = default_workers() if workers is None else max(1, workers)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photocull-decode")
     pending: list[Future] = []
     try:
         pending = [pool.submit(_prepare, it, scorer, extras) for it in batches[0]]

@@ -68,14 +68,14 @@ def results_for_export(entries: list[Entry], labels: Labels = Labels()) -> list[
 class Backend:
     def __init__(self, settings: Settings, scorer_factory: Callable[[], object] | None = None,
                  explainer_factory: Callable[[], Callable[[Image.Image], np.ndarray]] | None = None,
-                 cache_path: str | Path | None = None, batch_size: int = 16, decode_workers: int = 2):
+                 cache_path: str | Path | None = None, batch_size: int = 16, decode_workers: int | None = None):
         self.settings = settings
         self._scorer_factory = scorer_factory
         self._explainer_factory = explainer_factory
         self._cache_path = cache_path
         self._cache: Cache | None = None
         self.batch_size = batch_size
-        self.decode_workers = decode_workers
+        self.decode_workers = engine.default_workers() if decode_workers is None else decode_workers
         self._cache_lock = threading.Lock()  # never held while a model loads: thumbnails go on meanwhile
         self._lock = threading.Lock()  # guards the lazily loaded scorer / explainer
         self._scorer = None

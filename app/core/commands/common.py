@@ -18,7 +18,7 @@ from contextlib import closing
 from pathlib import Path
 
 from app.core.cache import Cache
-from app.core.engine import Scorer, ScoreResult, score_items
+from app.core.engine import Scorer, ScoreResult, default_workers, score_items
 from app.core.scan import display_path, scan_folder
 from model.scoring import BACKENDS
 
@@ -59,8 +59,8 @@ def add_scoring_args(parser: argparse.ArgumentParser) -> None:
                    help="inference backend (default auto: torch on a CUDA GPU, else onnx, the faster one on a CPU)")
     g.add_argument("--device", choices=("cpu", "cuda", "auto"), default="auto", help="device (default auto)")
     g.add_argument("--batch-size", type=positive_int, default=16, metavar="N", help="photos per batch (default 16)")
-    g.add_argument("--workers", type=positive_int, default=2, metavar="N",
-                   help="decoding threads (default 2)")
+    g.add_argument("--workers", type=positive_int, default=default_workers(), metavar="N",
+                   help=f"decoding threads (default: one per CPU core, 2 to 16; here {default_workers()})")
     g.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the score cache ($PHOTOCULL_CACHE_DIR)")
     g.add_argument("--no-recursive", dest="recursive", action="store_false", help="do not scan sub-folders")
