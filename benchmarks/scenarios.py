@@ -118,8 +118,8 @@ def photocull(a: dict, rss: PeakRSS) -> dict:
     half = len(times) // 2  # the rate once warm (first batch, cuDNN autotuning and pools started)
     warm = (len(times) - 1 - half) / (times[-1] - times[half]) if len(times) > 2 and times[-1] > times[half] else None
     return {"images": n, "errors": errors, "analysed": analysed, "wall_s": wall,
-            "images_per_s": n / wall if wall else 0.0, "second_half_images_per_s": warm, "scoring_s": t_scored, "analysis_s": wall - t_scored,
-            "first_result_s": first, "model_load_s": t_load, "rss_after_load_mb": rss_loaded,
+            "images_per_s": n / wall if wall else 0.0, "second_half_images_per_s": warm,
+            "scoring_s": t_scored, "analysis_s": wall - t_scored, "first_result_s": first, "model_load_s": t_load, "rss_after_load_mb": rss_loaded,
             "device": str(getattr(scorer, "device", "cpu"))}
 
 
@@ -335,7 +335,9 @@ def accelerator(a: dict, rss: PeakRSS) -> dict:
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu", "batch": a["batch"]}
-    photos = [load_image(p, min_side=448) for p in _photos(a["folder"])[:16]] if a.get("folder") else []
+    # decoded big enough for either model (the default's size is in its config; the ViT's is 224)
+    side = max(224, json.loads((Path(a["model"]) / "config.json").read_text())["image_size"])
+    photos = [load_image(p, min_side=side) for p in _photos(a["folder"])[:16]] if a.get("folder") else []
     models = {"default": lambda: load_model(a["model"], device=device),
               "vit_b16": lambda: create_model(backbone="siglip2", pretrained=False, image_size=224).to(device)}
     for name, make in models.items():

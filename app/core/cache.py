@@ -163,20 +163,22 @@ class Cache:
                 raise RuntimeError("cache is closed")
             return self._conn.execute(sql, tuple(params)).fetchall()
 
-    def _fresh(self, select: str, entries: Iterable[tuple[str | os.PathLike, int, int]],
-               params: Iterable = ()) -> Iterator[tuple[Path, list]]:
-        """``(path, values)`` of the rows ``select`` finds for ``(path, size, mtime_ns)`` entries
-        whose file is unchanged. ``select`` yields ``path, size, mtime_ns, *values`` and ends
-        in ``WHERE ... AND`` or ``WHERE``: the ``path IN (...)`` test is added, in chunks."""
-        wanted = {path_key(p): (as_path(p), size, mtime) for p, size, mtime in entries}
-        keys = list(wanted)
+    def _rows_for(self, select: str, keys: list[bytes], params: Iterable = ()) -> Iterator[tuple]:
+        """Rows of ``select`` (ending in ``WHERE ... AND`` or ``WHERE``) for the path ``keys``:
+        the ``path IN (...)`` test is added, ``_CHUNK`` keys per query."""
         for i in range(0, len(keys), _CHUNK):
             chunk = keys[i:i + _CHUNK]
-            rows = self._query(f"{select} path IN ({','.join('?' * len(chunk))})", [*params, *chunk])
-            for key, size, mtime, *values in rows:
-                path, want_size, want_mtime = wanted[key]
-                if size == want_size and mtime == want_mtime:
-                    yield path, values
+            yield from self._query(f"{select} path IN ({','.join('?' * len(chunk))})", [*params, *chunk])
+
+    def _fresh(self, select: str, entries: Iterable[tuple[str | os.PathLike, int, int]],
+               params: Iterable = ()) -> Iterator[tuple[Path, list]]:
+        """``(path, values)`` of the rows ``select`` finds (:meth:`_rows_for`; it yields
+        ``path, size, mtime_ns, *values``) for ``(path, size, mtime_ns)`` entries whose file is unchanged."""
+        wanted = {path_key(p): (as_path(p), size, mtime) for p, size, mtime in entries}
+        for key, size, mtime, *values in self._rows_for(select, list(wanted), params):
+            path, want_size, want_mtime = wanted[key]
+            if size == want_size and mtime == want_mtime:
+                yield path, values
 
     # ----------------------------------------------------------- scores
     def get_scores(self, entries: Iterable[tuple[str | os.PathLike, int, int]],
@@ -201,15 +203,8 @@ class Cache:
     def get_decisions(self, paths: Iterable[str | os.PathLike]) -> dict[Path, Decision]:
         """Stored decisions of ``paths`` (paths without one are absent)."""
         wanted = {path_key(p): as_path(p) for p in paths}
-        keys = list(wanted)
-        out: dict[Path, Decision] = {}
-        for i in range(0, len(keys), _CHUNK):
-            chunk = keys[i:i + _CHUNK]
-            rows = self._query(f"SELECT path, flag, stars, label FROM decisions "
-                               f"WHERE path IN ({','.join('?' * len(chunk))})", chunk)
-            for key, flag, stars, label in rows:
-                out[wanted[key]] = Decision(flag, stars, label)
-        return out
+        return {wanted[key]: Decision(flag, stars, label) for key, flag, stars, label
+                in self._rows_for("SELECT path, flag, stars, label FROM decisions WHERE", list(wanted))}
 
     def get_decision(self, path: str | os.PathLike) -> Decision:
         """The decision of ``path``, or the default (unflagged, 0 stars, no label)."""
