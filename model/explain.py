@@ -1,7 +1,7 @@
 """Heatmaps: which regions push the quality score down ("low") or up ("high").
 
 ``heatmap(scorer, img, mode)`` is the one entry point: Grad-CAM for a torch ``IQAModel``,
-occlusion sensitivity (``model.occlusion``) for any other Scorer (ONNX Runtime). Importing this
+occlusion sensitivity (``photocull.model.occlusion``) for any other Scorer (ONNX Runtime). Importing this
 module does not import PyTorch. ``explainer_for(scorer, path)`` picks what to explain with.
 """
 from __future__ import annotations
@@ -17,16 +17,6 @@ from .occlusion import occlusion_map
 from .scoring import torch_available
 
 log = logging.getLogger(__name__)
-
-
-class _ScoreTarget:
-    """Grad-CAM target: the scalar score (sign=+1) or its negative (sign=-1)."""
-
-    def __init__(self, sign: float):
-        self.sign = sign
-
-    def __call__(self, output):
-        return self.sign * output
 
 
 def is_torch_model(scorer) -> bool:
@@ -58,7 +48,7 @@ def explainer_for(scorer, path=None, reuse: bool = True):
 
 def heatmap(scorer, img: Image.Image, mode: str = "low") -> np.ndarray:
     """float32 (img.height, img.width) in [0, 1]: ``gradcam`` for a torch model, else
-    ``model.occlusion.occlusion_map`` (same meaning of ``mode``; all zero when nothing pushes)."""
+    ``photocull.model.occlusion.occlusion_map`` (same meaning of ``mode``; all zero when nothing pushes)."""
     if is_torch_model(scorer):
         return gradcam(scorer, img, mode)
     return occlusion_map(scorer, img, mode)
@@ -73,22 +63,38 @@ def gradcam(m, img: Image.Image, mode: str = "low") -> np.ndarray:
     tokens dropped). All-zero when nothing pushes in the asked direction.
     """
     import torch
-    from pytorch_grad_cam import GradCAM
 
     from .iqa import evaluating
 
     if mode not in ("low", "high"):
         raise ValueError(f"mode must be 'low' or 'high', not {mode!r}")
     backbone = m.backbone
-    x = torch.from_numpy(m.preprocess(img))[None].to(m.device).requires_grad_(True)
-    with evaluating(m), torch.enable_grad(), GradCAM(
-        model=m, target_layers=backbone.gradcam_target_layers(),
-        reshape_transform=backbone.reshape_transform if backbone.is_vit else None,
-    ) as cam:
-        heat = cam(input_tensor=x, targets=[_ScoreTarget(-1.0 if mode == "low" else 1.0)])[0]
-    heat = Image.fromarray(np.ascontiguousarray(heat, dtype=np.float32))
-    heat = heat.resize(img.size, Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(heat, dtype=np.float32), 0.0, 1.0)
+    acts: list[torch.Tensor] = []
+    hooks = [layer.register_forward_hook(lambda _mod, _inp, out: acts.append(out))
+             for layer in backbone.gradcam_target_layers()]
+    x = torch.from_numpy(m.preprocess(img))[None].to(m.device)
+    try:
+        with evaluating(m), torch.enable_grad():
+            score = m(x.requires_grad_(True)).sum()
+            grads = torch.autograd.grad(-score if mode == "low" else score, acts)
+    finally:
+        for h in hooks:
+            h.remove()
+    cams = []
+    for a, g in zip(acts, grads):
+        if backbone.is_vit:
+            a, g = backbone.reshape_transform(a), backbone.reshape_transform(g)
+        weights = g.mean(dim=(2, 3), keepdim=True)  # one weight per channel: its mean gradient
+        cam = torch.relu((weights * a).sum(dim=1))[0].detach().float().cpu().numpy()
+        cam = Image.fromarray(np.ascontiguousarray(cam)).resize(img.size, Image.Resampling.BILINEAR)
+        cams.append(_unit_range(np.asarray(cam, dtype=np.float32)))
+    return _unit_range(np.mean(cams, axis=0))
+
+
+def _unit_range(a: np.ndarray) -> np.ndarray:
+    """``a`` shifted to start at 0 and scaled to end at 1 (all zero stays all zero), float32."""
+    a = a - a.min()
+    return np.clip(a / (a.max() + 1e-7), 0.0, 1.0).astype(np.float32)
 
 
 def jet(values: np.ndarray) -> np.ndarray:
