@@ -1,8 +1,8 @@
 """Entry points: ``photocull`` (console) and ``photocull-gui`` (GUI script).
 
 ``photocull`` with no arguments or ``photocull gui ...`` starts the GUI
-(``app.ui.main(argv)``, imported lazily so the CLI never loads Qt); anything
-else goes to :func:`app.core.cli.main`.
+(``photocull.app.ui.main(argv)``, imported lazily so the CLI never loads Qt); anything
+else goes to :func:`photocull.app.core.cli.main`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ __all__ = ["main", "gui_main"]
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if not args or args[0] == "gui":
-        from app import ui
+        from photocull.app import ui
 
         return ui.main(args[1:])
-    from app.core import cli
+    from photocull.app.core import cli
 
     return cli.main(args)
 
@@ -27,5 +27,5 @@ def gui_main() -> int:
     return main(["gui", *sys.argv[1:]])
 
 
-if __name__ == "__main__":  # python -m app.main ...
+if __name__ == "__main__":  # python -m photocull.app.main ...
     sys.exit(main())

@@ -59,7 +59,7 @@ def log(msg: str) -> None:
 # --------------------------------------------------------------------------- setup
 def resolve_model(path: str | None) -> tuple[Path, str]:
     """The model folder to benchmark (and a description); builds the stand-in when needed."""
-    from model.paths import default_model_dir
+    from photocull.model.paths import default_model_dir
 
     if path:
         return Path(path), f"given: {path}"
@@ -69,7 +69,7 @@ def resolve_model(path: str | None) -> tuple[Path, str]:
     folder = OUT / "standin-lite0-320"
     if not (folder / "config.json").is_file():
         log(f"no embedded default model yet: building the stand-in {STANDIN} in {folder}")
-        from model import create_model, load_model
+        from photocull.model import create_model, load_model
 
         create_model(**STANDIN).save(folder)
         # re-save as load_model rebuilds it (pretrained=False in config.json): the ONNX export
@@ -79,7 +79,7 @@ def resolve_model(path: str | None) -> tuple[Path, str]:
 
 
 def ensure_onnx(model_dir: Path) -> None:
-    from model import load_scorer
+    from photocull.model import load_scorer
 
     load_scorer(model_dir, backend="onnx", device="cpu")  # exports model.onnx once when missing/stale
 

@@ -56,13 +56,13 @@ class PeakRSS:
 
 
 def _photos(folder: str) -> list[Path]:
-    from app.core.scan import scan_folder
+    from photocull.app.core.scan import scan_folder
 
     return [it.path for it in scan_folder(folder) if it.ok]
 
 
 def _scorer(a: dict):
-    from model import load_scorer
+    from photocull.model import load_scorer
 
     return load_scorer(a["model"], backend=a["backend"], device=a.get("device", "cpu"))
 
@@ -81,11 +81,11 @@ def photocull(a: dict, rss: PeakRSS) -> dict:
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from app.core.analysis import analyze_items
-    from app.core.cache import Cache
-    from app.core.engine import score_items
-    from app.core.scan import scan_folder
-    from app.core.thumbs import THUMB_SIZE, make_thumbnail
+    from photocull.app.core.analysis import analyze_items
+    from photocull.app.core.cache import Cache
+    from photocull.app.core.engine import score_items
+    from photocull.app.core.scan import scan_folder
+    from photocull.app.core.thumbs import THUMB_SIZE, make_thumbnail
 
     t0 = time.perf_counter()
     scorer = _scorer(a)
@@ -128,9 +128,9 @@ def inference(a: dict, rss: PeakRSS) -> dict:
     import numpy as np
     import torch
 
-    from app.core.decode import load_image
-    from model import load_scorer
-    from model.onnx_backend import INPUT_NAME, OUTPUT_NAME
+    from photocull.app.core.decode import load_image
+    from photocull.model import load_scorer
+    from photocull.model.onnx_backend import INPUT_NAME, OUTPUT_NAME
 
     paths = _photos(a["folder"])[: a["limit"]]
     t_m = load_scorer(a["model"], backend="torch", device="cpu")
@@ -200,9 +200,9 @@ def first_thumbnail(a: dict, rss: PeakRSS) -> dict:
     first screenful (``screen`` thumbnails on ``workers`` threads, as the GUI's pool does)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from app.core.cache import Cache
-    from app.core.scan import scan_folder
-    from app.core.thumbs import make_thumbnail
+    from photocull.app.core.cache import Cache
+    from photocull.app.core.scan import scan_folder
+    from photocull.app.core.thumbs import make_thumbnail
 
     cache = Cache(a["cache"])
     t0 = time.perf_counter()
@@ -221,10 +221,10 @@ def first_thumbnail(a: dict, rss: PeakRSS) -> dict:
 def reopen(a: dict, rss: PeakRSS) -> dict:
     """Second opening of a scanned folder (warm cache): scan + every score from SQLite, then the
     first screenful and then all thumbnails from SQLite. Scorer loading is reported apart."""
-    from app.core.cache import Cache
-    from app.core.engine import score_items
-    from app.core.scan import scan_folder
-    from app.core.thumbs import make_thumbnail
+    from photocull.app.core.cache import Cache
+    from photocull.app.core.engine import score_items
+    from photocull.app.core.scan import scan_folder
+    from photocull.app.core.thumbs import make_thumbnail
 
     t0 = time.perf_counter()
     scorer = _scorer(a)
@@ -257,10 +257,10 @@ def stages(a: dict, rss: PeakRSS) -> dict:
     import torch
     from PIL import Image
 
-    from app.core.decode import load_image
-    from app.core.thumbs import THUMB_SIZE, encode_thumbnail, make_thumbnail
-    from model import load_scorer
-    from model.onnx_backend import OnnxScorer
+    from photocull.app.core.decode import load_image
+    from photocull.app.core.thumbs import THUMB_SIZE, encode_thumbnail, make_thumbnail
+    from photocull.model import load_scorer
+    from photocull.model.onnx_backend import OnnxScorer
 
     paths = _photos(a["folder"])[: a["limit"]]
     t_m = load_scorer(a["model"], backend="torch", device="cpu")
@@ -314,9 +314,9 @@ def stages(a: dict, rss: PeakRSS) -> dict:
 
 def gui_open(a: dict, rss: PeakRSS) -> dict:
     """The desktop app itself opening ``folder`` with the cache ``cache`` (offscreen Qt, the real
-    model): :func:`app.ui.timing.open_folder_timings`."""
+    model): :func:`photocull.app.ui.timing.open_folder_timings`."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from app.ui.timing import open_folder_timings
+    from photocull.app.ui.timing import open_folder_timings
 
     return open_folder_timings(a["folder"], a["cache"], screen=a["screen"], wait_scores=a["wait"] != "thumbnail")
 
@@ -330,8 +330,8 @@ def accelerator(a: dict, rss: PeakRSS) -> dict:
     import numpy as np
     import torch
 
-    from app.core.decode import load_image
-    from model import create_model, load_model
+    from photocull.app.core.decode import load_image
+    from photocull.model import create_model, load_model
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu", "batch": a["batch"]}

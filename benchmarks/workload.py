@@ -29,7 +29,7 @@ OUT_DIR = Path(__file__).resolve().parent / "out"
 
 
 def kodak_sources() -> list[Path]:
-    from model.paths import data_dir
+    from photocull.model.paths import data_dir
 
     files = sorted((data_dir() / "pristine" / "kodak24").glob("*.webp"))
     if not files:
@@ -114,7 +114,7 @@ def large_jpegs(n: int, size=(6000, 4000), quality: int = 94, noise: float = 4.0
 def camera_jpegs(n: int, preview_short: int = 1080, log=print) -> Path:
     """The photos of :func:`large_jpegs` byte for byte, each followed by the camera's own full-HD
     copy (1620×1080 for 3:2) as a second MPF image, which is how many cameras write JPEGs."""
-    from tests.core_fakes import add_mpf_preview
+    from tests.fakes import add_mpf_preview
 
     large = large_jpegs(n, log=log)
     pool_dir = _prepared_dir("camera-pool", {"preview_short": preview_short, "v": 1})
@@ -170,7 +170,7 @@ def mixed_folder(per_format: int = 3, size=(4000, 3000), log=print) -> Path:
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    from tests.core_fakes import write_dng
+    from tests.fakes import write_dng
 
     log(f"generating the mixed-format folder ({per_format} per format) ...")
     sources = kodak_sources()

@@ -1,8 +1,8 @@
 """photocull's no-reference image-quality model (Qt-free; never imports ``app``).
 
 Importing ``model`` does not import PyTorch: the torch-only names below are loaded on first
-use, so the ONNX path (``load_scorer(backend="onnx")``, ``model.onnx_backend.OnnxScorer``,
-``model.scoring``, ``model.paths``, ``model.explain.heatmap``) works in a build without torch.
+use, so the ONNX path (``load_scorer(backend="onnx")``, ``photocull.model.onnx_backend.OnnxScorer``,
+``photocull.model.scoring``, ``photocull.model.paths``, ``photocull.model.explain.heatmap``) works in a build without torch.
 """
 import importlib
 

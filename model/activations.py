@@ -5,7 +5,7 @@ All activations act on features with channels on the LAST dimension, e.g. ``(N, 
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ class PReLU(nn.Module):
 class GatedBlend(nn.Module):
     """Per channel c: ``y = w·σ(clamp(α x + β, ±20)) + (1 − w)·PReLU_a(x)``, ``w = σ(g)``.
 
-    Init: g = 0 (w = 0.5), α = 1, β = 0, a = 0.25 (MODEL.md).
+    Init: g = 0 (w = 0.5), α = 1, β = 0, a = 0.25 (the paper's initialisation, arXiv 2509.17374).
     """
 
     CLAMP = 20.0

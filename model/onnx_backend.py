@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ._io import CONFIG_FILE, model_files, read_config
-from .fileio import atomic_path, atomic_write_bytes
 from .errors import ModelLoadError
+from .fileio import atomic_path, atomic_write_bytes
 from .scoring import CPU_CHUNK, Preprocessor, ScorerMixin, check_batch, to_scores, torch_available
 
 log = logging.getLogger(__name__)

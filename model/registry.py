@@ -1,7 +1,8 @@
 """The model factory: ``create_model`` (build) and ``load_model`` (rebuild from disk)."""
 from __future__ import annotations
 
-from ._io import model_files as _model_files, read_config
+from ._io import model_files as _model_files
+from ._io import read_config
 from .backbones import create_backbone
 from .errors import ModelLoadError
 from .heads import HEADS

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-# CPU inference (both backends) runs in chunks of this many images: on 2 cores a chunk of 4 is
-# as fast as 16 or faster (activations stay in cache) and the peak memory at 448 px drops by about
-# half: torch 1.68 -> 1.27 GB, ONNX Runtime 948 -> 456 MB end-to-end (benchmarks/RESULTS.md).
+# CPU inference (both backends) runs in chunks of this many images: small chunks keep the
+# activations in cache and bound the peak memory, at no cost in speed (benchmarks/RESULTS.md).
 CPU_CHUNK = 4
 
 # PIL's reducing_gap: shrink by an integer factor first (fast), then resample the rest with
@@ -98,8 +97,8 @@ def nvidia_driver_present() -> bool:
 
 def default_backend(device: str | None = "auto") -> str:
     """The backend ``"auto"`` (and no choice) means: PyTorch on a CUDA GPU (mixed precision), else
-    ONNX Runtime, which on the CPU is ~2x faster end-to-end than PyTorch eager with about half
-    the memory (benchmarks/RESULTS.md). Whichever of the two is installed when only one is."""
+    ONNX Runtime, which on the CPU is faster end-to-end than PyTorch eager and needs less
+    memory (benchmarks/RESULTS.md). Whichever of the two is installed when only one is."""
     if not torch_available():
         return "onnx"
     if not _installed("onnxruntime"):

@@ -24,14 +24,17 @@ SPEC = ROOT / "packaging" / "photocull.spec"
 FORBIDDEN = ("torch", "torchvision", "timm", "transformers", "peft", "triton", "nvidia")
 
 
+# The source folders that make up the import package photocull (pyproject.toml's package-dir).
+PACKAGE_DIRS = ("app", "model", "resources")
+
+
 def check_model_dir(model_dir: Path) -> None:
     """Refuse a folder without model.onnx/config.json, or whose model.onnx is stale."""
-    sys.path.insert(0, str(ROOT))
-    from model.onnx_backend import ONNX_FILE, OnnxScorer, sha256_files
+    from photocull.model.onnx_backend import ONNX_FILE, OnnxScorer, sha256_files
 
     for name in (ONNX_FILE, "config.json"):
         if not (model_dir / name).is_file():
-            raise SystemExit(f"build: {model_dir / name} is missing (export it with model.onnx_backend.export_onnx "
+            raise SystemExit(f"build: {model_dir / name} is missing (export it with photocull.model.onnx_backend.export_onnx "
                              "or `load_scorer(dir, backend='onnx')`)")
     weights = model_dir / "model.safetensors"
     scorer = OnnxScorer(model_dir / ONNX_FILE, providers="cpu")
@@ -44,6 +47,21 @@ def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def stage_package(workpath: Path) -> Path:
+    """``workpath/src`` holding ``photocull/{app,model,resources}`` as links to the source
+    folders: PyInstaller's analysis cannot follow setuptools' editable-install import hook, so it
+    is given the package tree as a plain folder (training/ stays out of the bundle)."""
+    src = workpath / "src"
+    pkg = src / "photocull"
+    pkg.mkdir(parents=True, exist_ok=True)
+    for name in PACKAGE_DIRS:
+        link = pkg / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(ROOT / name, target_is_directory=True)
+    return src
+
+
 def build(out: Path, model_dir: Path, workpath: Path, clean: bool = False) -> Path:
     import PyInstaller.__main__
 
@@ -51,7 +69,8 @@ def build(out: Path, model_dir: Path, workpath: Path, clean: bool = False) -> Pa
     args = ["--noconfirm", "--log-level", "WARN", "--distpath", str(out), "--workpath", str(workpath)]
     if clean:
         args.append("--clean")
-    PyInstaller.__main__.run([*args, str(SPEC), "--", "--model-dir", str(model_dir)])
+    src = stage_package(workpath)
+    PyInstaller.__main__.run([*args, str(SPEC), "--", "--model-dir", str(model_dir), "--src", str(src)])
     bundle = out / "photocull"
     internal = bundle / "_internal"
     slipped = [name for name in FORBIDDEN if (internal / name).exists()]

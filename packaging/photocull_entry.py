@@ -1,7 +1,7 @@
-"""PyInstaller entry script of the standalone build: ``app.main.main`` (CLI, or the GUI with no args)."""
+"""PyInstaller entry script of the standalone build: ``photocull.app.main.main`` (CLI, or the GUI with no args)."""
 import sys
 
-from app.main import main
+from photocull.app.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

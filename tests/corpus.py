@@ -154,7 +154,7 @@ def deny_read(monkeypatch, paths) -> None:
     """Make ``paths`` unreadable to photocull even for root (what chmod 000 does for a user)."""
     import builtins
 
-    from app.core import decode, scan
+    from photocull.app.core import decode, scan
 
     denied = {os.path.abspath(os.fspath(p)) for p in paths}
     real_open, real_access = builtins.open, os.access
@@ -175,7 +175,7 @@ def deny_read(monkeypatch, paths) -> None:
 
 def mid_scan_faults(monkeypatch, cases: list[Case]) -> None:
     """Delete ``vanishes.jpg`` just before it is decoded; rewrite ``rewritten.jpg`` right after."""
-    from app.core import engine
+    from photocull.app.core import engine
 
     real = engine.load_image
     by_name = {c.name: c.path for c in cases if c.during_scan}

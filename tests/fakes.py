@@ -1,13 +1,22 @@
-"""Test helpers shared by tests/test_core_*.py: a fake Scorer and tiny photo/DNG writers."""
+"""Test helpers shared by the test modules: fake Scorers, the tiny ViT config, and tiny photo/DNG
+writers. Fixtures built on them live in ``conftest.py``."""
 
 from __future__ import annotations
 
 import struct
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]  # the source checkout
+DEMO = ROOT / "resources" / "demo"
+
+# A transformers-style ViT small enough to build, train and export in well under a second.
+TINY_VIT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                image_size=32, patch_size=8)
 
 
 class FakeScorer:
@@ -32,6 +41,49 @@ class FakeScorer:
         self.predicted += len(x)
         self.batches.append(len(x))
         return np.clip(x.mean(axis=(1, 2, 3)) * 100.0, 0, 100)
+
+
+def shared_data() -> Path:
+    """The shared training/evaluation data (clive/, pristine/): ``$PHOTOCULL_DATA`` or
+    ``../shared/data``. Fails the test, naming ``PHOTOCULL_DATA``, when it is absent: the tests that
+    check the model on real photos must not pass without them."""
+    import pytest
+
+    from photocull.model.paths import DATA_ENV, DataNotFoundError, data_dir
+
+    try:
+        return data_dir()
+    except DataNotFoundError as e:
+        pytest.fail(f"{e} (the tests on real photos need it; set {DATA_ENV})", pytrace=False)
+
+
+def kodak() -> Path:
+    """The Kodak24 pristine photos (kodim01.webp ... kodim24.webp)."""
+    return shared_data() / "pristine" / "kodak24"
+
+
+class LaplacianScorer:
+    """A Scorer that measures sharpness: 0-100 from the mean absolute Laplacian of the grey image
+    (sharp > blurred). Records the threads it predicted on; ``delay`` slows every batch."""
+
+    image_size = 64
+
+    def __init__(self, model_id: str = "sharp-v1", delay: float = 0.0, gain: float = 400.0):
+        self.model_id = model_id
+        self.delay = delay
+        self.gain = gain
+        self.threads: set[str] = set()
+
+    def preprocess(self, img: Image.Image) -> np.ndarray:
+        arr = np.asarray(img.convert("RGB").resize((self.image_size, self.image_size)), np.float32) / 255.0
+        return arr.transpose(2, 0, 1)
+
+    def predict_batch(self, x: np.ndarray) -> np.ndarray:
+        self.threads.add(threading.current_thread().name)
+        time.sleep(self.delay)
+        g = x.mean(axis=1)
+        lap = np.abs(4 * g[:, 1:-1, 1:-1] - g[:, :-2, 1:-1] - g[:, 2:, 1:-1] - g[:, 1:-1, :-2] - g[:, 1:-1, 2:])
+        return np.clip(lap.mean(axis=(1, 2)) * self.gain, 0, 100)
 
 
 def write_photo(path: Path, grey: int = 128, size: tuple[int, int] = (64, 48), fmt: str | None = None) -> Path:
@@ -124,9 +176,9 @@ def write_dng(path: Path, preview: np.ndarray | bytes | None = None, orientation
 
 
 def crash_file_ops_after(monkeypatch, n: int):
-    """A kill mid-move: ``app.core.journal``'s file operation number ``n + 1`` raises
+    """A kill mid-move: ``photocull.app.core.journal``'s file operation number ``n + 1`` raises
     KeyboardInterrupt (the first ``n`` run for real). Returns the real operation, to put back."""
-    from app.core import journal
+    from photocull.app.core import journal
 
     real, done = journal._move_noclobber, [0]
 

@@ -8,27 +8,14 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageFilter
 
-from app.core import bursts, cli
-from app.core.analysis import analyze_items, burst_groups
-from app.core.cache import Cache
-from app.core.commands import common
-from app.core.decisions import KEEP, REJECT
-from app.core.scan import scan_folder
+from photocull.app.core import bursts, cli
+from photocull.app.core.analysis import analyze_items, burst_groups
+from photocull.app.core.cache import Cache
+from photocull.app.core.commands import common
+from photocull.app.core.decisions import KEEP, REJECT
+from photocull.app.core.scan import scan_folder
 
-
-class SharpScorer:
-    """Scores 0-100 by mean absolute Laplacian (sharper = higher)."""
-
-    model_id = "sharp-burst"
-    image_size = 64
-
-    def preprocess(self, img):
-        return (np.asarray(img.convert("L").resize((64, 64)), np.float32) / 255.0)[None].repeat(3, 0)
-
-    def predict_batch(self, x):
-        g = x[:, 0]
-        lap = np.abs(4 * g[:, 1:-1, 1:-1] - g[:, :-2, 1:-1] - g[:, 2:, 1:-1] - g[:, 1:-1, :-2] - g[:, 1:-1, 2:])
-        return np.clip(lap.mean(axis=(1, 2)) * 300.0, 0, 100)
+from fakes import LaplacianScorer
 
 
 def scene(seed: int) -> Image.Image:
@@ -101,7 +88,7 @@ def test_groups_and_best_of_each(shoot, tmp_path):
         analyses = list(analyze_items(items, cache))
         again = list(analyze_items(items, cache))
     assert all(a.cached for a in again) and {a.path: a.hash for a in again} == {a.path: a.hash for a in analyses}
-    scorer = SharpScorer()
+    scorer = LaplacianScorer("sharp-burst", gain=300.0)
     scores = {it.path: float(scorer.predict_batch(scorer.preprocess(Image.open(it.path))[None])[0]) for it in items}
     groups = burst_groups(analyses, scores)
     g = {k: groups[p] for k, p in f.items()}
@@ -125,8 +112,7 @@ def test_group_bursts_ties_and_unscored():
 
 @pytest.fixture
 def fake_scorer(monkeypatch, tmp_path):
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: SharpScorer())
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: LaplacianScorer("sharp-burst", gain=300.0))
 
 
 def test_cli_best_of_burst_with_threshold(shoot, fake_scorer, tmp_path, capsys):

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from app.core import cli, journal, xmp
-from app.core.commands import common
-from core_fakes import FakeScorer, crash_file_ops_after, write_photo
+from photocull.app.core import cli, journal, xmp
+from photocull.app.core.commands import common
+
+from fakes import FakeScorer, crash_file_ops_after, write_photo
 
 
 @pytest.fixture
 def fake_scorer(monkeypatch, tmp_path):
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core.cache import Cache, CachedScore, default_cache_path, path_key
-from app.core.decisions import Decision
+from photocull.app.core.cache import Cache, CachedScore, default_cache_path, path_key
+from photocull.app.core.decisions import Decision
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_thumbnails_exif_and_move(cache, tmp_path):
 def test_corrupt_cache_is_moved_aside_and_rebuilt(tmp_path, caplog):
     path = tmp_path / "cache.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with caplog.at_level(logging.WARNING, logger="app.core.cache"):
+    with caplog.at_level(logging.WARNING, logger="photocull.app.core.cache"):
         with Cache(path) as c:
             c.put_scores([(tmp_path / "a.jpg", 1, 1, 1.0, "")], "m")
             assert c.get_score(tmp_path / "a.jpg", 1, 1, "m") is not None

@@ -5,10 +5,11 @@ import types
 
 import pytest
 
-import app
-from app import main as app_main
-from app.core import cli
-from core_fakes import FakeScorer, write_photo
+from photocull import app
+from photocull.app import main as app_main
+from photocull.app.core import cli
+
+from fakes import FakeScorer, write_photo
 
 
 @pytest.fixture
@@ -22,7 +23,6 @@ def fake_model(monkeypatch, tmp_path):
     class ModelLoadError(RuntimeError):
         pass
 
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     state = types.SimpleNamespace(calls=[], scorers=[])
 
     def load_scorer(path=None, backend="torch", device="auto"):
@@ -32,9 +32,9 @@ def fake_model(monkeypatch, tmp_path):
         state.scorers.append(FakeScorer())
         return state.scorers[-1]
 
-    fake = types.ModuleType("model")
+    fake = types.ModuleType("photocull.model")
     fake.load_scorer, fake.ModelLoadError = load_scorer, ModelLoadError
-    monkeypatch.setitem(sys.modules, "model", fake)
+    monkeypatch.setitem(sys.modules, "photocull.model", fake)
     return state
 
 
@@ -133,7 +133,7 @@ def test_help_lists_commands(capsys):
 
 def test_main_dispatch(monkeypatch, folder, fake_model, capsys):
     fake_ui = types.SimpleNamespace(main=lambda argv: ("gui", argv))
-    monkeypatch.setitem(sys.modules, "app.ui", fake_ui)
+    monkeypatch.setitem(sys.modules, "photocull.app.ui", fake_ui)
     monkeypatch.setattr(app, "ui", fake_ui, raising=False)
     assert app_main.main([]) == ("gui", [])
     assert app_main.main(["gui", "--folder", "x"]) == ("gui", ["--folder", "x"])

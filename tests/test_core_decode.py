@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
-from app.core import decode
-from app.core.decode import DecodeError, load_image, read_exif_summary
-from core_fakes import MPF_FULL_HD, MPF_UNDEFINED, add_mpf_preview, write_dng
+from photocull.app.core import decode
+from photocull.app.core.decode import DecodeError, load_image, read_exif_summary
+
+from fakes import MPF_FULL_HD, MPF_UNDEFINED, add_mpf_preview, write_dng
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 

@@ -3,12 +3,13 @@ import threading
 
 import pytest
 
-from app.core import engine
-from app.core.cache import Cache
-from app.core.engine import ScoreResult, score_folder, score_items
-from app.core.scan import scan_folder
-from app.core.thumbs import make_thumbnail
-from core_fakes import FakeScorer, write_photo
+from photocull.app.core import engine
+from photocull.app.core.cache import Cache
+from photocull.app.core.engine import ScoreResult, score_folder, score_items
+from photocull.app.core.scan import scan_folder
+from photocull.app.core.thumbs import make_thumbnail
+
+from fakes import FakeScorer, write_photo
 
 
 @pytest.fixture
@@ -171,7 +172,7 @@ def textured_folder(root, n=5):
 
 
 def test_scoring_decode_also_caches_the_analysis(tmp_path, cache, monkeypatch):
-    from app.core import analysis
+    from photocull.app.core import analysis
 
     folder = textured_folder(tmp_path / "t")
     items = scan_folder(folder)

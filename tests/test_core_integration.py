@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.core import cli
-from app.core.cache import Cache
-from app.core.engine import score_folder
+from photocull.app.core import cli
+from photocull.app.core.cache import Cache
+from photocull.app.core.engine import score_folder
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from model import create_model
+    from photocull.model import create_model
 
     path = tmp_path_factory.mktemp("model")
     create_model(backbone="efficientnet_lite0", pretrained=True, image_size=64, hidden=(16,)).save(path)
@@ -37,8 +37,9 @@ def photos(tmp_path):
     return root
 
 
+@pytest.mark.slow
 def test_engine_with_real_scorer(model_dir, photos, tmp_path):
-    from model import load_scorer
+    from photocull.model import load_scorer
 
     scorer = load_scorer(model_dir, backend="torch", device="cpu")
     with Cache(tmp_path / "c.sqlite3") as cache:
@@ -54,8 +55,8 @@ def test_engine_with_real_scorer(model_dir, photos, tmp_path):
         assert again == pytest.approx({n: r.score for n, r in first.items()}, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_rank_cli_with_heatmaps(model_dir, photos, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     code = cli.main(["rank", str(photos), "--model", str(model_dir), "--device", "cpu", "--top", "2",
                      "--json", str(tmp_path / "r.json"), "--heatmaps", str(tmp_path / "heat"), "--no-progress"])
     out, err = capsys.readouterr()

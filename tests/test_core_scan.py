@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import scan
-from app.core.scan import display_path, scan_folder
-from core_fakes import write_photo
+from photocull.app.core import scan
+from photocull.app.core.scan import display_path, scan_folder
+
+from fakes import write_photo
 
 
 def names(items, root):

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.decisions import (
+from photocull.app.core.decisions import (
     KEEP,
     PICK,
     REJECT,

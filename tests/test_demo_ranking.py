@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.core import cli
-from model.paths import default_model_dir, resources_dir
+from photocull.app.core import cli
+from photocull.model.paths import default_model_dir, resources_dir
 
 DEMO = resources_dir() / "demo"
 
@@ -29,6 +29,7 @@ def test_default_model_is_shipped():
         assert (default_model_dir() / name).is_file(), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_every_degraded_take_ranks_below_its_original(tmp_path, backend):
     scores = _rank(tmp_path, backend)

@@ -4,8 +4,8 @@ import json
 from collections import namedtuple
 from pathlib import Path
 
-from app.core import export
-from app.core.decisions import cull_threshold
+from photocull.app.core import export
+from photocull.app.core.decisions import cull_threshold
 
 Scored = namedtuple("Scored", "path score status error")
 

@@ -1,9 +1,9 @@
-"""model.fileio: the one atomic-write implementation (modes, cleanup, both entry points)."""
+"""photocull.model.fileio: the one atomic-write implementation (modes, cleanup, both entry points)."""
 import os
 
 import pytest
 
-from model.fileio import atomic_path, atomic_write_bytes, atomic_write_text
+from photocull.model.fileio import atomic_path, atomic_write_bytes, atomic_write_text
 
 
 def _umask_mode():

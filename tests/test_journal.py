@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core import journal
-from app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision
-from core_fakes import crash_file_ops_after
+from photocull.app.core import journal
+from photocull.app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision
+
+from fakes import crash_file_ops_after
 
 
 def tree(root: Path) -> dict[str, str]:

@@ -11,9 +11,10 @@ import textwrap
 import pytest
 import torch
 
-from model import create_model
-from model.onnx_backend import export_onnx
-from core_fakes import write_photo
+from photocull.model import create_model
+from photocull.model.onnx_backend import export_onnx
+
+from fakes import write_photo
 
 BLOCKER = textwrap.dedent("""
     import importlib.abc, sys
@@ -31,9 +32,10 @@ BLOCKER = textwrap.dedent("""
 
 SCRIPT = BLOCKER + textwrap.dedent("""
     import json
-    import model, model.onnx_backend, model.scoring, model.paths, model.explain  # noqa: E401
-    from model.onnx_backend import OnnxScorer
-    from app.core import cli
+    import photocull.model.onnx_backend, photocull.model.scoring, photocull.model.paths, photocull.model.explain  # noqa: E401
+    from photocull import model
+    from photocull.model.onnx_backend import OnnxScorer
+    from photocull.app.core import cli
 
     photos, model_dir, out = sys.argv[1:4]
     report = {"default_backend": model.default_backend(),

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from app.core import cli
-from app.core.cache import Cache
-from app.core.decisions import Decision
-from training.personal import preference_metrics
+from photocull.app.core import cli
+from photocull.app.core.cache import Cache
+from photocull.app.core.decisions import Decision
+from photocull.training.personal import preference_metrics
 
 
 def photo(seed: int, blur: float) -> Image.Image:
@@ -23,7 +23,6 @@ def photo(seed: int, blur: float) -> Image.Image:
 @pytest.fixture
 def shoot(tmp_path, monkeypatch):
     """14 sharp photos the user picked (some starred), 14 blurred ones they rejected, 4 undecided."""
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     root = tmp_path / "shoot"
     root.mkdir()
     decisions = {}
@@ -60,7 +59,7 @@ def test_refuses_with_too_few_decisions(shoot, tmp_path, capsys):
 def test_learn_improves_agreement_and_saves_a_loadable_model(shoot, tmp_path, capsys):
     import torch
 
-    from model import create_model, load_model
+    from photocull.model import create_model, load_model
 
     root, decisions = shoot
     torch.manual_seed(0)

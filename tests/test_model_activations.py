@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from model import ACTIVATIONS, get_activation
-from model.activations import GatedBlend, SelectActivation
-from model.heads import MLPHead
+from photocull.model import ACTIVATIONS, get_activation
+from photocull.model.activations import GatedBlend, SelectActivation
+from photocull.model.heads import MLPHead
 
 EXPECTED = {"relu", "gelu", "sigmoid", "tanh", "leaky_relu", "prelu", "gated", "select"}
 

@@ -3,16 +3,16 @@ import numpy as np
 import pytest
 import torch
 
-from model import create_model
-from model.onnx_backend import OnnxScorer, export_onnx
+from photocull.model import create_model
+from photocull.model.onnx_backend import OnnxScorer, export_onnx
 
-VIT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-           image_size=32, patch_size=8)
+from fakes import TINY_VIT
+
 TINY = {
-    "siglip2": dict(VIT),
-    "clip": dict(VIT),
-    "dinov2": dict(VIT),
-    "dinov3": dict(VIT, num_register_tokens=2),
+    "siglip2": dict(TINY_VIT),
+    "clip": dict(TINY_VIT),
+    "dinov2": dict(TINY_VIT),
+    "dinov3": dict(TINY_VIT, num_register_tokens=2),
     "pe": dict(model_name="vit_pe_core_tiny_patch16_384", embed_dim=32, depth=2, num_heads=2, img_size=32),
     "resnet50": dict(layers=[1, 1, 1, 1]),
 }
@@ -79,7 +79,7 @@ def test_siglip2_loads_a_full_siglip_checkpoint_folder(tmp_path):
     text = transformers.SiglipTextConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                                          num_attention_heads=2, vocab_size=64)
     full = transformers.SiglipModel(transformers.SiglipConfig(
-        text_config=text.to_dict(), vision_config=transformers.SiglipVisionConfig(**VIT).to_dict()))
+        text_config=text.to_dict(), vision_config=transformers.SiglipVisionConfig(**TINY_VIT).to_dict()))
     full.save_pretrained(tmp_path)
     (tmp_path / "preprocessor_config.json").write_text(json.dumps(
         {"image_mean": [0.4, 0.5, 0.6], "image_std": [0.2, 0.3, 0.4], "size": {"height": 48, "width": 48}}))

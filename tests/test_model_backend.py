@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-import model
-from model import scoring
-from model.iqa import IQAModel
-from model.onnx_backend import OnnxScorer
+from photocull import model
+from photocull.model import scoring
+from photocull.model.iqa import IQAModel
+from photocull.model.onnx_backend import OnnxScorer
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 import pytest
 import torch
 
-from model import ModelLoadError, create_model
-from model.backbones.efficientnet import build_efficientnet_lite0, load_lukemelas_state, packaged_weights_path
-from model.paths import data_dir
+from photocull.model import ModelLoadError, create_model
+from photocull.model.backbones.efficientnet import build_efficientnet_lite0, load_lukemelas_state, packaged_weights_path
 
-PARROTS = data_dir() / "pristine" / "kodak24" / "kodim23.webp"
 MACAW = 88
 
 
@@ -15,11 +13,11 @@ def classifier():
     return build_efficientnet_lite0(pretrained=True).eval()
 
 
-def test_real_weights_recognise_the_macaw(classifier):
+def test_real_weights_recognise_the_macaw(classifier, kodak):
     m = create_model(backbone="efficientnet_lite0", pretrained=False, image_size=224)
     from PIL import Image
 
-    x = torch.from_numpy(m.preprocess(Image.open(PARROTS)))[None]
+    x = torch.from_numpy(m.preprocess(Image.open(kodak / "kodim23.webp")))[None]
     with torch.no_grad():
         probs = classifier(x).softmax(-1)[0]
     assert probs.argmax().item() == MACAW

@@ -4,9 +4,10 @@ import pytest
 import torch
 from PIL import Image, ImageFilter
 
-from model import create_model
-from model.explain import gradcam, jet, overlay_heatmap
-from model.paths import data_dir
+from photocull.model import create_model
+from photocull.model.explain import gradcam, jet, overlay_heatmap
+
+from fakes import TINY_VIT
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +17,8 @@ def cnn():
 
 
 @pytest.fixture(scope="module")
-def photo():
-    return Image.open(data_dir() / "pristine" / "kodak24" / "kodim23.webp").convert("RGB").resize((192, 128))
+def photo(kodak):
+    return Image.open(kodak / "kodim23.webp").convert("RGB").resize((192, 128))
 
 
 def half_blurred(img):
@@ -51,8 +52,7 @@ def test_gradcam_sees_the_blur(cnn, photo):
 def test_gradcam_tiny_vit(photo):
     torch.manual_seed(0)
     m = create_model(backbone="dinov3", pretrained=False, image_size=32, hidden=(16, 8), backbone_config=dict(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        image_size=32, patch_size=8, num_register_tokens=2))
+        TINY_VIT, num_register_tokens=2))
     m.train()
     cam = gradcam(m, photo, mode="high")
     assert cam.shape == (photo.height, photo.width) and 0 <= cam.min() and cam.max() <= 1

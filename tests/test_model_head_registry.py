@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from model import ModelLoadError, create_model, list_backbones
-from model.activations import GatedBlend, PReLU
-from model.backbones import create_backbone
-from model.heads import MLPHead
+from photocull.model import ModelLoadError, create_model, list_backbones
+from photocull.model.activations import GatedBlend, PReLU
+from photocull.model.backbones import create_backbone
+from photocull.model.heads import MLPHead
 
 
 def test_head_structure_as_paper():

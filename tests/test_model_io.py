@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image
 
-from model import ModelLoadError, create_model, load_model, load_scorer
-from model.iqa import IQAModel
-from model.scoring import CPU_CHUNK
+from photocull.model import ModelLoadError, create_model, load_model, load_scorer
+from photocull.model.iqa import IQAModel
+from photocull.model.scoring import CPU_CHUNK
 
 
 def small_model(**kw):

@@ -1,11 +1,11 @@
-"""Occlusion-sensitivity heatmaps (model.occlusion) and the heatmap dispatch (model.explain.heatmap)."""
+"""Occlusion-sensitivity heatmaps (photocull.model.occlusion) and the heatmap dispatch (photocull.model.explain.heatmap)."""
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from model.explain import heatmap
-from model.occlusion import occlusion_map
-from model.scoring import Preprocessor, ScorerMixin
+from photocull.model.explain import heatmap
+from photocull.model.occlusion import occlusion_map
+from photocull.model.scoring import Preprocessor, ScorerMixin
 
 
 class SharpnessScorer(ScorerMixin):

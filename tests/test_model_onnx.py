@@ -6,20 +6,18 @@ import pytest
 import torch
 from PIL import Image
 
-from model import ModelLoadError, create_model, load_model, load_scorer
-from model.onnx_backend import OnnxScorer, export_onnx
-from model.paths import data_dir
-
-PHOTOS = [data_dir() / "pristine" / "kodak24" / f"kodim{i:02d}.webp" for i in (3, 14, 23)] + \
-         [data_dir() / "clive" / "images" / n for n in ("10.webp", "1000.JPG")]
+from photocull.model import ModelLoadError, create_model, load_model, load_scorer
+from photocull.model.onnx_backend import OnnxScorer, export_onnx
 
 
-def test_real_weights_onnx_matches_torch_on_photos(tmp_path):
+def test_real_weights_onnx_matches_torch_on_photos(tmp_path, shared_data, kodak):
+    photos = [kodak / f"kodim{i:02d}.webp" for i in (3, 14, 23)] + \
+             [shared_data / "clive" / "images" / n for n in ("10.webp", "1000.JPG")]
     torch.manual_seed(0)
     m = create_model(pretrained=True, image_size=224, hidden=(64, 32)).eval()
     with torch.no_grad():  # put the outputs inside 0-1 so the comparison is not hidden by clipping
         m.head.layers[-1].bias.fill_(0.5)
-    imgs = [Image.open(p) for p in PHOTOS]
+    imgs = [Image.open(p) for p in photos]
     x = np.stack([m.preprocess(im) for im in imgs])
     path = export_onnx(m, tmp_path / "model.onnx", verify_inputs=x)
     assert json.loads((tmp_path / "config.json").read_text()) == m.config
@@ -27,7 +25,7 @@ def test_real_weights_onnx_matches_torch_on_photos(tmp_path):
     with torch.no_grad():
         expected = m(torch.from_numpy(x)).numpy()
     raw = scorer.session.run(None, {"pixels": x})[0]
-    assert raw.shape == (len(PHOTOS),)
+    assert raw.shape == (len(photos),)
     assert np.abs(raw - expected).max() <= 1e-4
     assert 0 < raw.min() and raw.max() < 1 and raw.std() > 0
     assert np.abs(scorer.predict(imgs, batch_size=2) - m.predict(imgs)).max() <= 1e-2
@@ -55,7 +53,6 @@ def test_a_saved_pretrained_model_exports_next_to_its_files(tmp_path):
 
 
 def test_load_scorer_onnx_exports_once_and_detects_stale(tmp_path, monkeypatch):
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     torch.manual_seed(0)
     m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
     folder = tmp_path / "m"
@@ -76,9 +73,8 @@ def test_load_scorer_onnx_exports_once_and_detects_stale(tmp_path, monkeypatch):
 
 
 def test_load_scorer_onnx_read_only_folder_goes_to_cache(tmp_path, monkeypatch):
-    import model.onnx_backend as ob
+    import photocull.model.onnx_backend as ob
 
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
     folder = tmp_path / "ro"
     m.save(folder)
@@ -100,7 +96,7 @@ def test_onnx_errors(tmp_path):
 
 
 def test_cpu_onnx_inference_runs_in_small_chunks_with_the_same_scores(tmp_path):
-    from model.scoring import CPU_CHUNK
+    from photocull.model.scoring import CPU_CHUNK
 
     torch.manual_seed(0)
     m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()

@@ -15,11 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import load_scorer
-from model.paths import default_model_dir, repo_root
+from photocull.model import load_scorer
+from photocull.model.paths import default_model_dir
 
-ROOT = repo_root()
-DEMO = ROOT / "resources" / "demo"
+from fakes import DEMO, ROOT
 
 
 def run_install_desktop(tmp_path, *args):
@@ -44,21 +43,9 @@ def test_install_desktop_entry(tmp_path):
     assert run_install_desktop(tmp_path, tmp_path / "missing").returncode == 2
 
 
-def model_to_embed(tmp_path) -> Path:
-    """The embedded default model; while it has not been committed yet, a stand-in exported here."""
-    if (default_model_dir() / "model.onnx").is_file():
-        return default_model_dir()
-    from model import create_model
-    from model.onnx_backend import export_onnx
-
-    d = tmp_path / "standin"
-    export_onnx(create_model(pretrained=False, image_size=320).eval(), d / "model.onnx")
-    return d
-
-
 @pytest.mark.slow
 def test_bundle_builds_and_runs_offscreen(tmp_path):
-    model_dir = model_to_embed(tmp_path)
+    model_dir = default_model_dir()
     work = Path(tempfile.gettempdir()) / "photocull-pyinstaller-test"
     build = subprocess.run([sys.executable, str(ROOT / "packaging" / "build.py"), "--out", str(tmp_path / "dist"),
                             "--model-dir", str(model_dir), "--workpath", str(work)],
@@ -69,7 +56,7 @@ def test_bundle_builds_and_runs_offscreen(tmp_path):
     exe = bundle / "photocull"
     internal = bundle / "_internal"
     assert not any((internal / n).exists() for n in ("torch", "timm", "transformers", "nvidia", "triton"))
-    assert (internal / "resources" / "models" / "default" / "model.onnx").is_file()
+    assert (internal / "photocull" / "resources" / "models" / "default" / "model.onnx").is_file()
 
     # a clean environment: nothing from this venv, user dirs in tmp
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "LANG": "C.UTF-8",
@@ -85,7 +72,7 @@ def test_bundle_builds_and_runs_offscreen(tmp_path):
     assert len(rows) == 30 and all(r["status"] == "ok" for r in rows)
     # the bundle scores exactly like the source tree's ONNX backend on the same model
     scorer = load_scorer(model_dir, backend="onnx", device="cpu")
-    from app.core.decode import load_image
+    from photocull.app.core.decode import load_image
 
     got = {Path(r["path"]).name: float(r["score"]) for r in rows}
     names = sorted(got)[:6]

@@ -5,17 +5,17 @@ distortion of its type, on several Kodak images, the clean original does not fir
 above level 1 and above the clean image, and level 5 fires on (nearly) every image.
 """
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app.core import reasons
-from model.paths import data_dir
-from training.distortions import apply
+from photocull.app.core import reasons
+from photocull.training.distortions import apply
 
-KODAK = data_dir() / "pristine" / "kodak24"
+from fakes import kodak
+
 IMAGES = ("kodim01", "kodim05", "kodim13")
 
 # indicator -> distortions that should raise it
@@ -39,15 +39,15 @@ MARGIN = {"motion_blur": 0.1}
 MIN_FIRED = {"motion_blur": len(IMAGES) - 1}
 
 
-@lru_cache(maxsize=None)
+@cache
 def original(name: str) -> Image.Image:
     """The central 512x384 of a Kodak image (half the pixels: keeps the test fast)."""
-    with Image.open(KODAK / f"{name}.webp") as im:
+    with Image.open(kodak() / f"{name}.webp") as im:
         w, h = im.size
         return im.convert("RGB").crop(((w - 512) // 2, (h - 384) // 2, (w + 512) // 2, (h + 384) // 2))
 
 
-@lru_cache(maxsize=None)
+@cache
 def indicators(name: str, distortion: str | None, level: int) -> dict:
     img = original(name)
     if distortion is not None:

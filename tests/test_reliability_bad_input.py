@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from app.core import cli, engine
-from app.core.cache import Cache
-from app.core.commands import common
-from app.core.scan import display_path, scan_folder
-from app.core.session import CullSession, Entry
-from core_fakes import FakeScorer
+from photocull.app.core import cli, engine
+from photocull.app.core.cache import Cache
+from photocull.app.core.commands import common
+from photocull.app.core.scan import display_path, scan_folder
+from photocull.app.core.session import CullSession, Entry
+
 from corpus import build_corpus, deny_read, mid_scan_faults
+from fakes import FakeScorer
 
 
 def file_state(root: Path) -> dict[bytes, tuple]:
@@ -48,7 +49,6 @@ def corpus(tmp_path, monkeypatch):
     if os.geteuid() == 0:  # root reads chmod-000 files: make photocull see what a user would see
         deny_read(monkeypatch, [c.path for c in cases if c.unreadable])
     mid_scan_faults(monkeypatch, cases)
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
     return root, cases
 
@@ -62,7 +62,7 @@ def test_unreadable_case_is_really_unreadable_or_simulated(corpus):
     root, cases = corpus
     (case,) = [c for c in cases if c.unreadable]
     assert stat.S_IMODE(os.stat(case.path).st_mode) == 0
-    from app.core import decode
+    from photocull.app.core import decode
 
     with pytest.raises(decode.DecodeError, match="permission denied") as info:
         decode.load_image(case.path)

@@ -7,15 +7,16 @@ import socket
 from pathlib import Path
 
 import pytest
-
-from app.core import cli, journal, xmp
-from model import fileio
-from app.core.commands import common
-from app.core.decisions import KEEP, CullResult, Decision
-from app.core.scan import display_path
-from core_fakes import FakeScorer, write_photo
-from corpus import build_corpus, deny_read
 from test_reliability_bad_input import file_state
+
+from photocull.app.core import cli, journal, xmp
+from photocull.app.core.commands import common
+from photocull.app.core.decisions import KEEP, CullResult, Decision
+from photocull.app.core.scan import display_path
+from photocull.model import fileio
+
+from corpus import build_corpus, deny_read
+from fakes import FakeScorer, write_photo
 
 RICH_SIDECAR = b"""<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0">
@@ -44,7 +45,6 @@ def shoot(tmp_path, monkeypatch):
     (root / "pair" / "IMG_9.xmp").write_bytes(RICH_SIDECAR)
     for i in range(4):
         write_photo(root / "more" / f"m{i}.jpg", grey=30 + 60 * i)
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
     return root
 
@@ -174,13 +174,12 @@ def test_rank_and_cull_never_touch_the_network(tmp_path, monkeypatch, capsys):
     """With the real model loader (a tiny saved model) and every socket entry point trapped."""
     import torch
 
-    from model import create_model
+    from photocull.model import create_model
 
     torch.manual_seed(0)
     create_model(pretrained=False, image_size=32, hidden=(8, 8)).save(tmp_path / "model")
     for i in range(3):
         write_photo(tmp_path / "photos" / f"p{i}.jpg", grey=60 + 50 * i)
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     attempts = []
 
     def trap(name):

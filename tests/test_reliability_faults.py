@@ -11,24 +11,25 @@ import time
 from pathlib import Path
 
 import pytest
-
-from app.core import cli, journal, xmp
-from app.core.cache import Cache
-from app.core.commands import common
-from app.core.decisions import Decision
-from app.core.engine import score_folder
-from core_fakes import FakeScorer, write_photo
 from test_reliability_bad_input import file_state
+
+from photocull.app.core import cli, journal, xmp
+from photocull.app.core.cache import Cache
+from photocull.app.core.commands import common
+from photocull.app.core.decisions import Decision
+from photocull.app.core.engine import score_folder
+
+from fakes import FakeScorer, write_photo
 
 REPO = Path(__file__).resolve().parent.parent
 
-# The child: `python -m app.main ARGS` semantics, with a fake scorer and a slow-down hook.
+# The child: `python -m photocull.app.main ARGS` semantics, with a fake scorer and a slow-down hook.
 CHILD = textwrap.dedent("""
     import sys, time
-    from app import main as app_main
-    from app.core import journal
-    from app.core.commands import common
-    from core_fakes import FakeScorer
+    from photocull.app import main as app_main
+    from photocull.app.core import journal
+    from photocull.app.core.commands import common
+    from fakes import FakeScorer
 
     class SlowScorer(FakeScorer):
         def predict_batch(self, x):
@@ -86,7 +87,7 @@ def kill_after(proc, prefix: str, n: int, timeout: float = 60.0) -> list[str]:
 
 
 def test_python_m_app_main_runs_the_cli():
-    out = subprocess.run([sys.executable, "-m", "app.main", "--version"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "photocull.app.main", "--version"], capture_output=True, text=True,
                          cwd=REPO, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("photocull ")
 
@@ -150,7 +151,6 @@ def test_killed_mid_move_is_restored_byte_for_byte(shoot, tmp_path, monkeypatch,
     assert '"state": "running"' in j.read_text()
     assert file_state(shoot) != before  # the kill really left a half-sorted tree
 
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
     if repair == "undo":
         code = cli.main(["undo", str(shoot)])

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app.core.decode import DecodeError, load_image
+from photocull.app.core.decode import DecodeError, load_image
 
 HANG_S = 10  # one tiny file must never take this long
 

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from app.core import cli
-from model import ModelLoadError, create_model, load_model, load_scorer
-from model.iqa import IQAModel
-from core_fakes import write_photo
+from photocull.app.core import cli
+from photocull.model import ModelLoadError, create_model, load_model, load_scorer
+from photocull.model.iqa import IQAModel
+
+from fakes import write_photo
 
 
 @functools.lru_cache(maxsize=1)
@@ -36,7 +37,6 @@ def saved_model(tmp_path_factory):
 
 @pytest.fixture
 def photos(tmp_path, monkeypatch):
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     write_photo(tmp_path / "photos" / "a.jpg", grey=100)
     return tmp_path / "photos"
 
@@ -137,7 +137,7 @@ def test_cuda_oom_retries_smaller_batches_and_remembers(monkeypatch, caplog):
     x = np.random.default_rng(0).standard_normal((8, 3, 32, 32)).astype(np.float32)
     expected = m.predict_batch(x)
     calls = fake_cuda(monkeypatch, fits=2)
-    with caplog.at_level(logging.WARNING, logger="model.iqa"):
+    with caplog.at_level(logging.WARNING, logger="photocull.model.iqa"):
         scores = m.predict_batch(x)
     np.testing.assert_allclose(scores, expected, atol=1e-4)
     assert calls == [("cuda", 8), ("cuda", 4), ("cuda", 2), ("cuda", 2), ("cuda", 2), ("cuda", 2)]
@@ -153,7 +153,7 @@ def test_cuda_oom_for_one_image_falls_back_to_cpu_and_says_so(monkeypatch, caplo
     x = np.random.default_rng(1).standard_normal((3, 3, 32, 32)).astype(np.float32)
     expected = m.predict_batch(x)
     calls = fake_cuda(monkeypatch, fits=None)
-    with caplog.at_level(logging.WARNING, logger="model.iqa"):
+    with caplog.at_level(logging.WARNING, logger="photocull.model.iqa"):
         scores = m.predict_batch(x)
     np.testing.assert_allclose(scores, expected, atol=1e-4)
     assert calls[:3] == [("cuda", 3), ("cuda", 1), ("cpu", 1)]

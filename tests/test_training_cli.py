@@ -8,13 +8,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from model.paths import data_dir
-from training.cli import main
-from training.demo import DEMO_IMAGES, DEMO_TAKES, build_demo_shoot
-from training.distortions import apply
+from photocull.training.cli import main
+from photocull.training.demo import DEMO_IMAGES, DEMO_TAKES, build_demo_shoot
+from photocull.training.distortions import apply
 
-VIT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-           image_size=32, patch_size=8)
+from fakes import TINY_VIT
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +29,11 @@ def tiny_csv(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_train_eval_analyze_ablate(tiny_csv, tmp_path, capsys):
     cfg = {
         "name": "tiny", "output_dir": str(tmp_path / "run"), "progress": False, "regime": "frozen",
-        "model": {"backbone": "siglip2", "backbone_config": VIT, "pretrained": False, "image_size": 32,
+        "model": {"backbone": "siglip2", "backbone_config": TINY_VIT, "pretrained": False, "image_size": 32,
                   "hidden": [16, 8]},
         "data": {"dataset": "csv", "root": str(tiny_csv), "splits": 2},
         "frozen": {"aug_views": 1, "cache_dir": str(tmp_path / "cache")},
@@ -59,8 +58,8 @@ def test_train_eval_analyze_ablate(tiny_csv, tmp_path, capsys):
 
     shipped = tmp_path / "shipped"
     assert main(["ship", str(tmp_path / "run"), "--dest", str(shipped)]) == 0
-    from model import load_model
-    from model.onnx_backend import OnnxScorer
+    from photocull.model import load_model
+    from photocull.model.onnx_backend import OnnxScorer
     assert sorted(p.name for p in shipped.iterdir()) == ["MODEL_CARD.md", "config.json", "model.onnx",
                                                         "model.safetensors"]
     assert OnnxScorer(shipped / "model.onnx").model_id == load_model(shipped).model_id
@@ -94,14 +93,15 @@ def _mse(a, b):
     return float(((np.asarray(a, np.float32) - np.asarray(b, np.float32)) ** 2).mean())
 
 
-def test_demo_shoot_real_kodak(tmp_path):
+@pytest.mark.slow
+def test_demo_shoot_real_kodak(tmp_path, kodak):
     assert main(["demo-shoot", str(tmp_path / "demo")]) == 0
     names = sorted(p.name for p in (tmp_path / "demo").iterdir())
     expected = sorted([f"{n}.jpg" for n in DEMO_IMAGES] + [f"{n}_{t}.jpg" for n in DEMO_IMAGES for t in DEMO_TAKES])
     assert names == expected and len(names) == 30
     orig = Image.open(tmp_path / "demo" / "kodim05.jpg")
     assert orig.format == "JPEG" and orig.size in ((768, 512), (512, 768))
-    src = Image.open(data_dir() / "pristine" / "kodak24" / "kodim05.webp").convert("RGB")
+    src = Image.open(kodak / "kodim05.webp").convert("RGB")
     assert _mse(orig, src) < 20                                   # q92: a faithful original
     for take in DEMO_TAKES:
         assert _mse(Image.open(tmp_path / "demo" / f"kodim05_{take}.jpg"), orig) > 80, take

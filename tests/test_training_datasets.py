@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.datasets import LOADERS, DatasetError, Sample, load_dataset, random_splits
+from photocull.training.datasets import LOADERS, DatasetError, Sample, load_dataset, random_splits
 
 
 def _img(path, seed=0):

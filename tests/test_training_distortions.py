@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from training.distortions import DISTORTIONS, LEVELS, SyntheticRankingSet, apply
+from photocull.training.distortions import DISTORTIONS, LEVELS, SyntheticRankingSet, apply
 
 
 def _test_image(w=72, h=56):

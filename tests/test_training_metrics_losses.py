@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from training.losses import group_ranking_loss, iqa_loss, pairwise_margin_ranking_loss
-from training.metrics import correlations, fit_logistic, logistic4, summarize
+from photocull.training.losses import group_ranking_loss, iqa_loss, pairwise_margin_ranking_loss
+from photocull.training.metrics import correlations, fit_logistic, logistic4, summarize
 
 
 def test_correlations_hand_checked():

@@ -7,13 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
-from model import create_model, load_model
-from training.config import load_config
-from training.distortions import apply
-from training.train import PrefixTail, merge_lora, apply_lora, run_training, unfreeze_last
+from photocull.model import create_model, load_model
+from photocull.training.config import load_config
+from photocull.training.distortions import apply
+from photocull.training.train import PrefixTail, apply_lora, merge_lora, run_training, unfreeze_last
 
-VIT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-           image_size=32, patch_size=8)
+from fakes import TINY_VIT
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +37,7 @@ def tiny_ds(tmp_path_factory):
 def tiny_cfg(root, out, *extra):
     return load_config(None, [
         "data.dataset=csv", f"data.root={root}", f"output_dir={out}", "progress=false",
-        "model.backbone=siglip2", f"model.backbone_config={json.dumps(VIT)}", "model.pretrained=false",
+        "model.backbone=siglip2", f"model.backbone_config={json.dumps(TINY_VIT)}", "model.pretrained=false",
         "model.image_size=32", "model.hidden=[16,8]", "train.epochs=2", "train.batch_size=8",
         f"frozen.cache_dir={out}/cache", "frozen.aug_views=2", *extra])
 
@@ -87,7 +86,7 @@ def test_lora_run_merges_adapters_into_a_loadable_model(tiny_ds, tmp_path):
 
 def test_lora_merge_is_exact_and_only_adapters_train():
     torch.manual_seed(0)
-    m = create_model(backbone="siglip2", backbone_config=VIT, pretrained=False, image_size=32, hidden=(8, 4)).eval()
+    m = create_model(backbone="siglip2", backbone_config=TINY_VIT, pretrained=False, image_size=32, hidden=(8, 4)).eval()
     x = torch.randn(2, 3, 32, 32)
     n = apply_lora(m.backbone, r=4, alpha=8, dropout=0.0, target_modules=["q_proj", "k_proj"])
     assert n == 2 * 2 * (4 * 32 + 32 * 4)          # 2 layers x (q, k) x (A + B)
@@ -134,7 +133,7 @@ def test_prefix_tail_equals_backbone():
 
 
 def test_unfreeze_last_blocks():
-    m = create_model(backbone="siglip2", backbone_config=VIT, pretrained=False, image_size=32, hidden=(8, 4))
+    m = create_model(backbone="siglip2", backbone_config=TINY_VIT, pretrained=False, image_size=32, hidden=(8, 4))
     names = unfreeze_last(m.backbone, 1)
     assert names and not any("encoder.layers.0." in n or "embeddings" in n for n in names)
     assert any("encoder.layers.1." in n for n in names)

@@ -5,7 +5,6 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import threading  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -14,33 +13,13 @@ from PIL import Image, ImageFilter  # noqa: E402
 from PySide6.QtCore import QSettings, Qt, QThread  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
-from app.core.cache import Cache  # noqa: E402
-from app.core.session import PICK, REJECT, UNFLAGGED  # noqa: E402
-from app.ui.backend import Backend  # noqa: E402
-from app.ui.mainwindow import COMPARE, DETAIL, MainWindow  # noqa: E402
-from app.ui.settings import Settings  # noqa: E402
+from photocull.app.core.cache import Cache  # noqa: E402
+from photocull.app.core.session import PICK, REJECT, UNFLAGGED  # noqa: E402
+from photocull.app.ui.backend import Backend  # noqa: E402
+from photocull.app.ui.mainwindow import COMPARE, DETAIL, MainWindow  # noqa: E402
+from photocull.app.ui.settings import Settings  # noqa: E402
 
-
-class SharpnessScorer:
-    """Fake scorer: 0-100 from the mean absolute Laplacian (sharp > blurred). Optional per-batch delay."""
-
-    image_size = 64
-
-    def __init__(self, model_id="sharp-v1", delay=0.0):
-        self.model_id = model_id
-        self.delay = delay
-        self.threads: set[str] = set()
-
-    def preprocess(self, img):
-        a = np.asarray(img.convert("RGB").resize((64, 64)), np.float32) / 255.0
-        return a.transpose(2, 0, 1)
-
-    def predict_batch(self, x):
-        self.threads.add(threading.current_thread().name)
-        time.sleep(self.delay)
-        g = x.mean(axis=1)
-        lap = np.abs(4 * g[:, 1:-1, 1:-1] - g[:, :-2, 1:-1] - g[:, 2:, 1:-1] - g[:, 1:-1, :-2] - g[:, 1:-1, 2:])
-        return np.clip(lap.mean(axis=(1, 2)) * 400.0, 0, 100)
+from fakes import LaplacianScorer  # noqa: E402
 
 
 def make_photos(folder: Path, n_sharp=3, broken=True, seed=0) -> dict[str, Path]:
@@ -62,36 +41,6 @@ def make_photos(folder: Path, n_sharp=3, broken=True, seed=0) -> dict[str, Path]
     return out
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
-    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    return tmp_path, settings
-
-
-@pytest.fixture
-def make_window(qtbot, env):
-    tmp_path, settings = env
-    windows = []
-
-    def make(scorer=None, explainer_factory=None, **kw):
-        scorer = scorer or SharpnessScorer()
-        backend = Backend(settings, scorer_factory=lambda: scorer, explainer_factory=explainer_factory,
-                          cache_path=tmp_path / "cache" / "c.sqlite3", batch_size=4, **kw)
-        w = MainWindow(settings, backend)
-        qtbot.addWidget(w)
-        w.show()
-        w.activateWindow()
-        qtbot.waitActive(w)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.close()
-        assert not w.registry.threads()
-
-
 def open_and_wait(qtbot, w, folder, timeout=30000):
     with qtbot.waitSignal(w.folder_loaded, timeout=timeout):
         w.open_folder(folder)
@@ -111,7 +60,7 @@ def proxy_names(w):
 def test_open_score_sort_filter_and_error_tile(qtbot, make_window, env):
     tmp_path, _ = env
     photos = make_photos(tmp_path / "shoot")
-    scorer = SharpnessScorer()
+    scorer = LaplacianScorer()
     w = make_window(scorer)
     open_and_wait(qtbot, w, tmp_path / "shoot")
     s = w.model.session
@@ -123,7 +72,7 @@ def test_open_score_sort_filter_and_error_tile(qtbot, make_window, env):
     broken = s.get(photos["broken"])
     assert broken.failed and broken.score is None and broken.error
     # the error tile shows the reason
-    from app.ui.models import ThumbErrorRole
+    from photocull.app.ui.models import ThumbErrorRole
 
     row = w.proxy.proxy_row_of(photos["broken"])
     assert w.proxy.index(row, 0).data(ThumbErrorRole) == broken.error
@@ -193,7 +142,7 @@ def test_keyboard_culling_undo_persist_and_auto_advance(qtbot, make_window, env)
     assert d[photos["sharp0"]].flag == PICK and d[photos["sharp1"]].flag == REJECT
 
     # ... and come back when the folder is opened again (scores from the cache, no model work)
-    scorer2 = SharpnessScorer()
+    scorer2 = LaplacianScorer()
     w2 = make_window(scorer2)
     open_and_wait(qtbot, w2, tmp_path / "shoot")
     assert w2.model.session.get(photos["sharp0"]).flag == PICK
@@ -245,7 +194,7 @@ def test_stale_generation_never_paints_over_new_folder(qtbot, make_window, env):
     tmp_path, _ = env
     make_photos(tmp_path / "A", n_sharp=6, broken=False, seed=1)
     b = make_photos(tmp_path / "B", n_sharp=1, broken=False, seed=2)
-    w = make_window(SharpnessScorer(delay=0.3))  # A is still scoring when B is opened
+    w = make_window(LaplacianScorer(delay=0.3))  # A is still scoring when B is opened
     w.open_folder(tmp_path / "A")
     qtbot.waitUntil(lambda: len(w.model.session) == 12, timeout=10000)
     # worst case: A's worker is NOT cancelled and keeps emitting; only the generation stamp protects B
@@ -319,7 +268,7 @@ def test_worker_exception_is_shown_in_log_dock(qtbot, make_window, env):
     tmp_path, _ = env
     make_photos(tmp_path / "shoot", n_sharp=1, broken=False)
 
-    class Boom(SharpnessScorer):
+    class Boom(LaplacianScorer):
         def predict_batch(self, x):
             raise RuntimeError("model exploded")
 
@@ -332,7 +281,7 @@ def test_worker_exception_is_shown_in_log_dock(qtbot, make_window, env):
 def test_cancel_stops_between_batches_and_shutdown_joins_threads(qtbot, make_window, env):
     tmp_path, _ = env
     make_photos(tmp_path / "shoot", n_sharp=8, broken=False)
-    scorer = SharpnessScorer(delay=0.25)
+    scorer = LaplacianScorer(delay=0.25)
     w = make_window(scorer)
     w.open_folder(tmp_path / "shoot")
     qtbot.waitUntil(lambda: w.model.session.counts()["scored"] >= 1, timeout=20000)
@@ -368,7 +317,7 @@ def test_settings_round_trip(env):
 
 
 def _default_model_ready() -> bool:
-    from model.paths import default_model_dir
+    from photocull.model.paths import default_model_dir
 
     d = default_model_dir()
     return (d / "model.safetensors").exists() and (d / "config.json").exists()
@@ -376,13 +325,11 @@ def _default_model_ready() -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not _default_model_ready(), reason="resources/models/default not built yet")
-def test_real_default_model_scores_and_explains(qtbot, env, tmp_path):
+def test_real_default_model_scores_and_explains(qtbot, env, tmp_path, kodak):
     """The shipped model through the GUI: sharp Kodak crops beat their blurred copies; Grad-CAM shows."""
-    from model.paths import data_dir
-
     folder = tmp_path / "kodak"
     folder.mkdir()
-    for p in sorted((data_dir() / "pristine" / "kodak24").glob("*.webp"))[:2]:
+    for p in sorted(kodak.glob("*.webp"))[:2]:
         img = Image.open(p).convert("RGB")
         img.thumbnail((256, 256))
         img.save(folder / f"{p.stem}.jpg", quality=95)
@@ -433,8 +380,8 @@ def test_painting_does_not_drop_references_to_none(qtbot, make_window, env):
 
 
 def test_open_folder_timings_opens_the_real_app_on_a_folder(env):
-    """What benchmarks/ times (app.ui.timing): the real window and model on a small folder."""
-    from app.ui.timing import open_folder_timings
+    """What benchmarks/ times (photocull.app.ui.timing): the real window and model on a small folder."""
+    from photocull.app.ui.timing import open_folder_timings
 
     tmp_path, _ = env
     folder = tmp_path / "shoot"

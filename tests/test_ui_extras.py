@@ -6,11 +6,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
-
-from app.core.session import PICK, REJECT  # noqa: E402
-from app.ui.models import ThumbErrorRole  # noqa: E402
 from test_bursts import save, scene, shot  # noqa: E402
-from test_ui_app import env, make_window, open_and_wait, proxy_names  # noqa: E402,F401
+from test_ui_app import open_and_wait, proxy_names  # noqa: E402
+
+from photocull.app.core.session import PICK, REJECT  # noqa: E402
+from photocull.app.ui.models import ThumbErrorRole  # noqa: E402
 
 
 def make_shoot(folder):

@@ -1,4 +1,4 @@
-"""The GUI's heatmap request (app.ui.backend.Backend.heatmap) through model.explain.heatmap,
+"""The GUI's heatmap request (photocull.app.ui.backend.Backend.heatmap) through photocull.model.explain.heatmap,
 without a test explainer: an ONNX-only model folder (no torch weights) gets occlusion maps."""
 import os
 
@@ -9,14 +9,13 @@ import torch  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from app.ui.backend import Backend  # noqa: E402
-from app.ui.settings import Settings  # noqa: E402
-from model import create_model  # noqa: E402
-from model.onnx_backend import OnnxScorer, export_onnx  # noqa: E402
+from photocull.app.ui.backend import Backend  # noqa: E402
+from photocull.app.ui.settings import Settings  # noqa: E402
+from photocull.model import create_model  # noqa: E402
+from photocull.model.onnx_backend import OnnxScorer, export_onnx  # noqa: E402
 
 
 def test_onnx_only_model_explains_with_occlusion(tmp_path, monkeypatch):
-    monkeypatch.setenv("PHOTOCULL_CACHE_DIR", str(tmp_path / "cache"))
     torch.manual_seed(0)
     m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
     with torch.no_grad():

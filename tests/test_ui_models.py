@@ -10,9 +10,9 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QItemSelectionModel, QPersistentModelIndex  # noqa: E402
 
-from app.core.bursts import BurstInfo  # noqa: E402
-from app.core.session import CullSession, Entry  # noqa: E402
-from app.ui.models import EntryRole, PhotoListModel, PhotoProxyModel  # noqa: E402
+from photocull.app.core.bursts import BurstInfo  # noqa: E402
+from photocull.app.core.session import CullSession, Entry  # noqa: E402
+from photocull.app.ui.models import EntryRole, PhotoListModel, PhotoProxyModel  # noqa: E402
 
 
 def session(scores) -> CullSession:

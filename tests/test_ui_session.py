@@ -1,10 +1,10 @@
-"""The Qt-free culling session behind the GUI (app.core.session)."""
+"""The Qt-free culling session behind the GUI (photocull.app.core.session)."""
 
 from pathlib import Path
 
 import pytest
 
-from app.core.session import PICK, REJECT, UNFLAGGED, CullSession, Entry
+from photocull.app.core.session import PICK, REJECT, UNFLAGGED, CullSession, Entry
 
 
 def _session(scores):

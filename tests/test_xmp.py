@@ -2,8 +2,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from app.core import xmp
-from app.core.decisions import PICK, REJECT, UNFLAGGED, Decision
+from photocull.app.core import xmp
+from photocull.app.core.decisions import PICK, REJECT, UNFLAGGED, Decision
 
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 XMP = "{http://ns.adobe.com/xap/1.0/}"
@@ -153,7 +153,7 @@ def test_broken_or_hostile_sidecar_is_left_untouched(tmp_path):
     photo = tmp_path / "x.jpg"
     photo.write_bytes(b"x")
     side = tmp_path / "x.xmp"
-    for bad in (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><oops", 
+    for bad in (b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><oops",
                 b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>',
                 b"<x:xmpmeta xmlns:x='adobe:ns:meta/'/>"):
         side.write_bytes(bad)

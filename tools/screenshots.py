@@ -3,7 +3,7 @@
     xvfb-run -s "-screen 0 1600x1000x24" python tools/screenshots.py --out docs/screenshots [--folder DIR]
 
 Without ``--folder`` a demo folder is built in a temp dir from the Kodak set
-(``model.paths.data_dir()/pristine/kodak24``): each photo once as is and once
+(``photocull.model.paths.data_dir()/pristine/kodak24``): each photo once as is and once
 degraded (blur, noise or a strong JPEG), so the grid shows the whole score
 range. Uses the real default model; settings and cache go to temp dirs, so the
 user's own are never touched.
@@ -23,7 +23,7 @@ from PIL import Image, ImageFilter
 
 
 def build_demo_folder(dest: Path, n: int = 8, side: int = 768) -> Path:
-    from model.paths import data_dir
+    from photocull.model.paths import data_dir
 
     src = sorted((data_dir() / "pristine" / "kodak24").glob("*.webp"))[:n]
     if not src:
@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.mainwindow import MainWindow
-    from app.ui.settings import Settings
-    from app.ui.theme import apply_dark_theme
+    from photocull.app.ui.mainwindow import MainWindow
+    from photocull.app.ui.settings import Settings
+    from photocull.app.ui.theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     apply_dark_theme(app)

@@ -73,7 +73,7 @@ def run_ablation(cfg: dict, samples: list[Sample] | None = None) -> dict:
     for r in rows:
         lines.append(f"| {r['activation']} | {r['srcc_median']:.4f} | {r['plcc_median']:.4f} | "
                      f"{r['krcc_median']:.4f} | {r['srcc_std']:.4f} | {r['splits']} |")
-    from model.fileio import atomic_write_bytes
+    from photocull.model.fileio import atomic_write_bytes
 
     atomic_write_bytes(out / "ablation.md", ("\n".join(lines) + "\n").encode())
     return table
@@ -110,7 +110,7 @@ def run_analysis(m, samples: list[Sample], out_dir: str | Path, per_bucket: int 
     import matplotlib.pyplot as plt
     from sklearn.manifold import TSNE
 
-    from model.explain import gradcam, overlay_heatmap
+    from photocull.model.explain import gradcam, overlay_heatmap
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

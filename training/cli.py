@@ -49,7 +49,7 @@ def _eval_samples(args, model_dir):
 
 
 def cmd_eval(args) -> int:
-    from model import load_model
+    from photocull.model import load_model
 
     from .analysis import evaluate
     from .train import write_json
@@ -78,7 +78,7 @@ def cmd_ablate(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from model import load_model
+    from photocull.model import load_model
 
     from .analysis import run_analysis
 

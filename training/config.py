@@ -36,7 +36,7 @@ DEFAULTS: dict = {
         "root": None,        # None = data_dir()/pristine
         "sets": ["kodak24", "cbsd68"],
         "paths": None,       # explicit list of image paths instead of root/sets
-        "distortions": None,  # None = all of training.distortions.DISTORTIONS
+        "distortions": None,  # None = all of photocull.training.distortions.DISTORTIONS
         "levels_per_group": 3,
         "groups_per_step": 2,
         "weight": 0.5,

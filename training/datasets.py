@@ -8,9 +8,9 @@ from __future__ import annotations
 import csv
 import glob
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -222,7 +222,7 @@ LOADERS: dict[str, Callable[..., list[Sample]]] = {
 
 
 def _data_dir() -> Path:
-    from model.paths import data_dir
+    from photocull.model.paths import data_dir
 
     return Path(data_dir())
 

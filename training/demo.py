@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from model.fileio import atomic_path
+from photocull.model.fileio import atomic_path
 
 from .distortions import apply
 
@@ -32,7 +32,7 @@ def build_demo_shoot(out_dir: str | os.PathLike, kodak_dir: str | os.PathLike | 
     """Write ``<name>.jpg`` and ``<name>_<take>.jpg`` for every demo image; returns the paths.
     Deterministic: each take's noise/angle seed is a CRC of its file name."""
     if kodak_dir is None:
-        from model.paths import data_dir
+        from photocull.model.paths import data_dir
 
         kodak_dir = data_dir() / "pristine" / "kodak24"
     kodak_dir, out_dir = Path(kodak_dir), Path(out_dir)

@@ -9,8 +9,8 @@ given, so distort at the working resolution (KADID-10k used 512x384).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -211,7 +211,10 @@ def denoise_smear(img, level, rng):
     r = max(1, int(round(_pick((2, 3, 5, 7, 10), level))))
     eps = _pick((0.003, 0.007, 0.014, 0.025, 0.045), level)
     arr = _f(img)
-    box = lambda x: ndimage.uniform_filter(x, size=(2 * r + 1, 2 * r + 1, 1), mode="reflect")
+
+    def box(x):
+        return ndimage.uniform_filter(x, size=(2 * r + 1, 2 * r + 1, 1), mode="reflect")
+
     mean = box(arr)
     var = box(arr * arr) - mean * mean
     a = var / (var + eps)

@@ -1,4 +1,4 @@
-"""Training losses: MSE + pairwise margin ranking (MODEL.md) and a ranking loss for synthetic groups."""
+"""Training losses: MSE + pairwise margin ranking (the paper's loss) and a ranking loss for synthetic groups."""
 from __future__ import annotations
 
 import torch
@@ -10,7 +10,7 @@ def pairwise_margin_ranking_loss(pred: torch.Tensor, target: torch.Tensor,
                                  margin_scale: float = 0.25) -> torch.Tensor:
     """Hinge on every ordered pair (i, j) with target_i > target_j: max(0, m - (pred_i - pred_j)).
 
-    ``margin`` defaults to ``margin_scale * std(target)`` of the batch (MODEL.md: 0.25 * std).
+    ``margin`` defaults to ``margin_scale * std(target)`` of the batch (the paper uses 0.25 * std).
     Pairs with equal targets are ignored; a batch without any ordered pair gives 0.
     """
     pred = pred.reshape(-1)
@@ -34,8 +34,8 @@ def group_ranking_loss(scores: torch.Tensor, margin: float = 0.05) -> torch.Tens
     if scores.dim() != 2 or scores.shape[1] < 2:
         raise ValueError("scores must be (groups, levels>=2)")
     levels = scores.shape[1]
-    k, l = torch.triu_indices(levels, levels, offset=1, device=scores.device)
-    return F.relu(margin - (scores[:, k] - scores[:, l])).mean()
+    better, worse = torch.triu_indices(levels, levels, offset=1, device=scores.device)
+    return F.relu(margin - (scores[:, better] - scores[:, worse])).mean()
 
 
 def iqa_loss(pred: torch.Tensor, target: torch.Tensor, rank_weight: float = 1.0,

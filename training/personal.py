@@ -1,7 +1,7 @@
 """Personal fine-tuning: fit a model's head to one photographer's keep/reject decisions.
 
 Backbone features are computed once (frozen); only the head trains, with the pairwise margin
-ranking loss of :mod:`training.losses` (every pick should score above every reject, and more
+ranking loss of :mod:`photocull.training.losses` (every pick should score above every reject, and more
 stars above fewer). Fast on a CPU: a few hundred full-batch steps on a few hundred feature rows.
 """
 from __future__ import annotations

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from model import load_model
-from model.onnx_backend import ONNX_FILE, OnnxScorer, export_onnx, sha256_files
-from model.paths import default_model_dir
+from photocull.model import load_model
+from photocull.model.onnx_backend import ONNX_FILE, OnnxScorer, export_onnx, sha256_files
+from photocull.model.paths import default_model_dir
 
 from .analysis import held_out_paths
 

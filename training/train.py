@@ -22,8 +22,8 @@ from PIL import Image, ImageOps
 from torch import nn
 from tqdm import tqdm
 
-from model import create_model
-from model.fileio import atomic_path, atomic_write_bytes
+from photocull.model import create_model
+from photocull.model.fileio import atomic_path, atomic_write_bytes
 
 from .datasets import Sample, Split, load_dataset, random_splits
 from .distortions import SyntheticRankingSet, pristine_paths
@@ -247,7 +247,7 @@ class PrefixTail:
     fine-tuning the last blocks costs only the tail's forward/backward per epoch on the CPU."""
 
     def __init__(self, backbone: nn.Module, cut: int):
-        from model.backbones.efficientnet import MULTISCALE_TAPS, _avg_std
+        from photocull.model.backbones.efficientnet import MULTISCALE_TAPS, _avg_std
 
         self.bb, self.net, self.cut = backbone, backbone.net, int(cut)
         self.taps, self.pool = (MULTISCALE_TAPS if backbone.multiscale else ()), _avg_std
@@ -312,7 +312,7 @@ def _synthetic_set(cfg: dict, seed: int) -> SyntheticRankingSet | None:
     if not paths:
         root = sc.get("root")
         if root is None:
-            from model.paths import data_dir
+            from photocull.model.paths import data_dir
 
             root = data_dir() / "pristine"
         paths = pristine_paths(str(root), sc["sets"])
@@ -413,7 +413,7 @@ class SplitTrainer:
         cfg, tc = self.cfg, self.tc
         cache_dir = cfg["frozen"].get("cache_dir")
         if cache_dir is None:
-            from model.paths import cache_dir as default_cache
+            from photocull.model.paths import cache_dir as default_cache
 
             cache_dir = default_cache() / "features"
         t0 = time.monotonic()

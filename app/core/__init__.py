@@ -1,5 +1,5 @@
 """Qt-free culling engine: scan, decode, cache, score, thumbnails, decisions, CLI.
 
-Modules are imported explicitly (``from app.core import engine``); importing this
+Modules are imported explicitly (``from photocull.app.core import engine``); importing this
 package imports nothing heavy.
 """

@@ -1,10 +1,10 @@
 """Per-photo analysis besides the score: reason indicators, perceptual hash, capture time.
 
 :func:`analyze_items` decodes each photo once at the reduced size of
-:data:`app.core.reasons.ANALYSIS_SIDE` (in a small thread pool) and yields one
-:class:`Analysis` per item: the 0-1 indicators of :func:`app.core.reasons.analyze`,
-the :func:`app.core.bursts.dhash` and the capture time of
-:func:`app.core.bursts.capture_time`. Results are cached in the photocull cache
+:data:`photocull.app.core.reasons.ANALYSIS_SIDE` (in a small thread pool) and yields one
+:class:`Analysis` per item: the 0-1 indicators of :func:`photocull.app.core.reasons.analyze`,
+the :func:`photocull.app.core.bursts.dhash` and the capture time of
+:func:`photocull.app.core.bursts.capture_time`. Results are cached in the photocull cache
 (table ``analysis``, keyed like scores by path + size + mtime_ns, plus the
 analysis version), so a second run costs no decode. Per-file problems become
 an :class:`Analysis` with ``error`` set, never exceptions. The scoring engine
@@ -24,10 +24,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from app.core import bursts, reasons
-from app.core.cache import Cache, path_key
-from app.core.decode import DecodeError, load_image, read_exif_summary
-from app.core.scan import PhotoItem
+from photocull.app.core import bursts, reasons
+from photocull.app.core.cache import Cache, path_key
+from photocull.app.core.decode import DecodeError, load_image, read_exif_summary
+from photocull.app.core.scan import PhotoItem
 
 __all__ = ["VERSION", "Analysis", "analyze_image", "analyze_item", "analyze_items", "burst_groups",
            "cached_analyses", "describe", "store_analyses"]
@@ -83,7 +83,7 @@ def _taken_fallback(item: PhotoItem) -> float | None:
 
 
 # The analysis table lives in the photocull cache file; Cache's transaction helpers are used so
-# that its lock and WAL settings apply (app.core-internal use).
+# that its lock and WAL settings apply (photocull.app.core-internal use).
 def cached_analyses(cache: Cache, items: list[PhotoItem]) -> dict[Path, Analysis]:
     """The cached analyses of ``items`` (same path, size, mtime_ns and :data:`VERSION`)."""
     with cache._tx() as conn:
@@ -134,7 +134,7 @@ def analyze_items(items: Iterable[PhotoItem], cache: Cache | None = None, worker
 def burst_groups(analyses: Iterable[Analysis], scores: dict[Path, float | None],
                  max_gap: float = bursts.MAX_GAP_S,
                  max_distance: int = bursts.MAX_DISTANCE) -> dict[Path, bursts.BurstInfo]:
-    """:func:`app.core.bursts.group_bursts` over analysed photos with their scores."""
+    """:func:`photocull.app.core.bursts.group_bursts` over analysed photos with their scores."""
     shots = [bursts.Shot(a.path, a.taken, a.hash, scores.get(a.path)) for a in analyses]
     return bursts.group_bursts(shots, max_gap, max_distance)
 

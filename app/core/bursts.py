@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 from PIL import ExifTags, Image
 
-from app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision, Labels, stars_for_score
+from photocull.app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision, Labels, stars_for_score
 
 __all__ = ["MAX_GAP_S", "MAX_DISTANCE", "Shot", "BurstInfo", "dhash", "hamming", "capture_time",
            "group_bursts", "cull_best_of_burst"]
@@ -60,10 +60,10 @@ def _subsec(path: str | os.PathLike) -> float:
 def capture_time(path: str | os.PathLike, mtime_ns: int = 0, summary: dict | None = None) -> float | None:
     """POSIX seconds the photo was taken (EXIF with sub-seconds), else ``mtime_ns``; None if neither.
 
-    ``summary``: an already read :func:`app.core.decode.read_exif_summary` (saves a read).
+    ``summary``: an already read :func:`photocull.app.core.decode.read_exif_summary` (saves a read).
     """
     if summary is None:
-        from app.core.decode import read_exif_summary
+        from photocull.app.core.decode import read_exif_summary
 
         summary = read_exif_summary(path)
     taken = summary.get("taken")

@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.decisions import UNFLAGGED, Decision
-from app.core.paths import as_path
+from photocull.app.core.decisions import UNFLAGGED, Decision
+from photocull.app.core.paths import as_path
 
 __all__ = ["Cache", "CachedScore", "default_cache_path", "path_key"]
 
@@ -137,7 +137,7 @@ class Cache:
                 self._conn.close()
                 self._conn = None
 
-    def __enter__(self) -> "Cache":
+    def __enter__(self) -> Cache:
         return self
 
     def __exit__(self, *exc) -> None:

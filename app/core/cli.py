@@ -1,9 +1,9 @@
-"""``photocull`` command line (everything but the GUI; ``app.main`` dispatches here).
+"""``photocull`` command line (everything but the GUI; ``photocull.app.main`` dispatches here).
 
 Each sub-command lives in ``app/core/commands/<name>.py`` and exposes
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
 A command reports a clean failure by raising
-:class:`~app.core.commands.common.CommandError` (one line on stderr, its exit
+:class:`~photocull.app.core.commands.common.CommandError` (one line on stderr, its exit
 code, no traceback).
 """
 
@@ -14,8 +14,8 @@ import importlib
 import logging
 import sys
 
-from app import __version__
-from app.core.commands.common import CommandError
+from photocull.app import __version__
+from photocull.app.core.commands.common import CommandError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"app.core.commands.{name}").register(subparsers)
+        importlib.import_module(f"photocull.app.core.commands.{name}").register(subparsers)
     return parser
 
 

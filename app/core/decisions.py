@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 __all__ = [
     "PICK",
@@ -62,7 +63,7 @@ __all__ = [
     "cull_threshold",
 ]
 
-# Flag values (same strings as app.core.session and the decisions stored in the cache).
+# Flag values (same strings as photocull.app.core.session and the decisions stored in the cache).
 PICK = "pick"
 REJECT = "reject"
 UNFLAGGED = "none"
@@ -123,7 +124,7 @@ class Decision:
         return {"flag": self.flag, "stars": int(self.stars), "label": self.label}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Decision":
+    def from_dict(cls, d: dict) -> Decision:
         return cls(flag=d.get("flag", UNFLAGGED), stars=int(d.get("stars", 0)), label=d.get("label"))
 
 

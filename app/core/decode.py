@@ -28,7 +28,7 @@ from fractions import Fraction
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from app.core.scan import RAW_EXTS
+from photocull.app.core.scan import RAW_EXTS
 
 try:  # HEIC/HEIF support (pillow-heif is a dependency; guarded so a broken wheel degrades gracefully)
     import pillow_heif

@@ -11,12 +11,12 @@
    one transaction, then yielded.
 
 With ``thumb_size`` (and a cache), each decoded photo's thumbnail
-(:func:`app.core.thumbs.encode_thumbnail`) is also made from the same decode and
+(:func:`photocull.app.core.thumbs.encode_thumbnail`) is also made from the same decode and
 cached with the batch, so a viewer's thumbnails cost no second decode of the file
 (decoding a 24 MP JPEG is most of the work of scoring it). With ``analyze`` (and
-a cache), the same decode also feeds :func:`app.core.analysis.analyze_image`
+a cache), the same decode also feeds :func:`photocull.app.core.analysis.analyze_image`
 (reasons, burst hash, capture time) for photos not analysed yet, cached with the
-batch for :func:`app.core.analysis.analyze_items` to find.
+batch for :func:`photocull.app.core.analysis.analyze_items` to find.
 
 The caller may stop iterating at any time (``break`` / ``close()``): pending
 decodes are cancelled and the pool is shut down before the generator returns.
@@ -39,12 +39,12 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from app.core import reasons
-from app.core.analysis import Analysis, analyze_image, cached_analyses, store_analyses
-from app.core.cache import Cache
-from app.core.decode import DecodeError, load_image
-from app.core.scan import PhotoItem, scan_folder
-from app.core.thumbs import encode_thumbnail
+from photocull.app.core import reasons
+from photocull.app.core.analysis import Analysis, analyze_image, cached_analyses, store_analyses
+from photocull.app.core.cache import Cache
+from photocull.app.core.decode import DecodeError, load_image
+from photocull.app.core.scan import PhotoItem, scan_folder
+from photocull.app.core.thumbs import encode_thumbnail
 
 __all__ = ["Scorer", "ScoreResult", "score_items", "score_folder"]
 
@@ -175,7 +175,7 @@ def score_items(
     ignored (everything is rescored) but the new scores are still written.
     ``thumb_size``: also cache thumbnails of this size for the photos it decodes
     (needs a cache; cache hits are not decoded, so their thumbnails are left alone).
-    ``analyze``: also cache the :mod:`app.core.analysis` of the photos it decodes that have
+    ``analyze``: also cache the :mod:`photocull.app.core.analysis` of the photos it decodes that have
     none cached yet (needs a cache).
     """
     if batch_size < 1:

@@ -13,7 +13,7 @@
 
 ``decision`` is the verdict: ``keep``, ``reject`` or ``needs review``.
 Paths whose names are not valid UTF-8 are written with ``\\xNN`` escapes
-(:func:`app.core.scan.display_path`).
+(:func:`photocull.app.core.scan.display_path`).
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
+
+from photocull.model.fileio import atomic_write_text
 
 from .decisions import KEEP, REJECT, REVIEW, CullResult
-from model.fileio import atomic_write_text
 from .scan import display_path
 
 __all__ = ["LIST_NAMES", "rows", "write_lists", "write_csv", "write_json"]
@@ -40,7 +41,7 @@ def _abs(path: Path) -> str:
 
 def rows(results: Iterable[CullResult], reasons: dict[Path, list[str]] | None = None) -> list[dict]:
     """One plain dict per result: path (absolute), score (1 decimal or None), decision, reason
-    and, when ``reasons`` (path -> labels of :mod:`app.core.reasons`) is given, ``reasons``."""
+    and, when ``reasons`` (path -> labels of :mod:`photocull.app.core.reasons`) is given, ``reasons``."""
     out = []
     for r in results:
         row = {

@@ -48,13 +48,14 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Sequence
+
+from photocull.model.fileio import atomic_write_text, fsync_dir, short_name
 
 from .decisions import KEEP, REJECT, CullResult
-from model.fileio import atomic_write_text, fsync_dir, short_name
 from .scan import display_path
 from .xmp import existing_sidecars
 
@@ -93,7 +94,7 @@ class BatchReport:
     mode: str
     done: list[tuple[Path, Path]] = field(default_factory=list)  # (src, dst)
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (src, why)
-    recovered: list["UndoReport"] = field(default_factory=list)  # interrupted batches rolled back first
+    recovered: list[UndoReport] = field(default_factory=list)  # interrupted batches rolled back first
 
 
 @dataclass

@@ -7,14 +7,14 @@
    :class:`NotEnoughDecisions` under ``min_each`` picks or rejects;
 2. holds out ``holdout`` (25 %) of the picks and of the rejects (stratified, seeded);
 3. computes the frozen backbone's features of every decided photo once;
-4. fine-tunes a copy of the head (``training.personal.fit_preference_head``: pairwise margin
-   ranking loss from ``training.losses``) on the rest;
+4. fine-tunes a copy of the head (``photocull.training.personal.fit_preference_head``: pairwise margin
+   ranking loss from ``photocull.training.losses``) on the rest;
 5. reports agreement with the held-out decisions before and after
-   (``training.personal.preference_metrics``: pairwise accuracy, pick-vs-reject AUC);
+   (``photocull.training.personal.preference_metrics``: pairwise accuracy, pick-vs-reject AUC);
 6. saves the personal model (``IQAModel.save``) into ``out`` or
    ``user_data_dir("photocull")/models/<name>/``, loadable with ``--model``.
 
-This is the one ``app.core`` module allowed to import ``training`` (docs/ARCHITECTURE.md).
+This is the one ``photocull.app.core`` module allowed to import ``training`` (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -22,16 +22,16 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from app.core.cache import Cache
-from app.core.decisions import PICK, REJECT
-from app.core.decode import DecodeError, load_image
-from app.core.scan import scan_folder
+from photocull.app.core.cache import Cache
+from photocull.app.core.decisions import PICK, REJECT
+from photocull.app.core.decode import DecodeError, load_image
+from photocull.app.core.scan import scan_folder
 
 __all__ = ["NotEnoughDecisions", "LearnReport", "personal_models_dir", "collect_decisions",
            "learn_from_decisions"]
@@ -104,7 +104,7 @@ def _split(targets: np.ndarray, holdout: float, seed: int) -> tuple[list[int], l
 def _features(m, paths: list[Path], batch_size: int, progress: Callable[[int, int], None] | None):
     import torch
 
-    from model.iqa import evaluating
+    from photocull.model.iqa import evaluating
 
     feats, kept, skipped = [], [], []
     with evaluating(m), torch.no_grad():
@@ -136,7 +136,7 @@ def learn_from_decisions(folder, model_path=None, out=None, name: str | None = N
     default the embedded model). Raises NotEnoughDecisions, or model.ModelLoadError."""
     import torch
 
-    from training.personal import fit_preference_head, preference_metrics
+    from photocull.training.personal import fit_preference_head, preference_metrics
 
     folder = Path(os.path.abspath(folder))
     own_cache = cache is None
@@ -153,8 +153,8 @@ def learn_from_decisions(folder, model_path=None, out=None, name: str | None = N
             f"not enough decisions to learn from: {n_picks} pick(s) and {n_rejects} reject(s) in "
             f"{folder}; pick and reject at least {min_each} photos each first")
     if model is None:
-        from model import load_model
-        from model.paths import default_model_dir
+        from photocull.model import load_model
+        from photocull.model.paths import default_model_dir
 
         model = load_model(model_path or default_model_dir(), device="cpu")
     base = str(model_path or "default")

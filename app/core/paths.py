@@ -9,6 +9,6 @@ __all__ = ["as_path"]
 
 
 def as_path(p: str | os.PathLike) -> Path:
-    """``p`` as a Path; a Path as it is (``Path(p)`` parses it again: about 4 µs, 40 ms for each
-    pass over a 10,000-photo folder, and opening one makes several)."""
+    """``p`` as a Path; a Path as it is (``Path(p)`` would parse it again, on every pass over a
+    folder)."""
     return p if isinstance(p, Path) else Path(p)

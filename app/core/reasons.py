@@ -1,7 +1,6 @@
 """Why a photo may be weak: per-defect indicators a photographer understands.
 
-:func:`analyze` measures one decoded photo (numpy/scipy only, ~0.07 s on the
-CPU at 672x448) and returns a dict of indicators, each on a 0-1 scale (0 = no sign of the
+:func:`analyze` measures one decoded photo (numpy/scipy only) and returns a dict of indicators, each on a 0-1 scale (0 = no sign of the
 defect, 1 = severe). :func:`labels` turns it into the human words shown on
 tiles and written into exports ("blurry", "noisy", ...): an indicator is
 reported when it reaches :data:`FIRE` (0.5).

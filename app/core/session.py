@@ -1,6 +1,6 @@
 """Qt-free culling session: the photos of one folder, their scores and decisions.
 
-The GUI (``app.ui``) keeps exactly one :class:`CullSession` per opened folder.
+The GUI (``photocull.app.ui``) keeps exactly one :class:`CullSession` per opened folder.
 It holds one :class:`Entry` per photo, applies decisions (pick / reject /
 unflag, 0-5 stars) as undoable steps, computes auto-cull proposals and the
 counts shown in the status bar, and answers the filter question
@@ -12,13 +12,13 @@ job (every mutating method returns the paths whose decision changed).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
-from app.core.bursts import BurstInfo, cull_best_of_burst
-from app.core.decisions import FLAGS, KEEP, PICK, REJECT, UNFLAGGED, cull_threshold, cull_top
-from app.core.paths import as_path
+from photocull.app.core.bursts import BurstInfo, cull_best_of_burst
+from photocull.app.core.decisions import FLAGS, KEEP, PICK, REJECT, UNFLAGGED, cull_threshold, cull_top
+from photocull.app.core.paths import as_path
 
 __all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "Entry", "CullSession"]
 
@@ -37,8 +37,8 @@ class Entry:
     stars: int = 0
     taken: float | None = None  # POSIX timestamp of capture (EXIF) or file mtime
     cached: bool = False
-    reasons: list[str] = field(default_factory=list)  # labels of app.core.reasons ("blurry", ...)
-    burst: BurstInfo | None = None  # burst / near-duplicate group (app.core.bursts)
+    reasons: list[str] = field(default_factory=list)  # labels of photocull.app.core.reasons ("blurry", ...)
+    burst: BurstInfo | None = None  # burst / near-duplicate group (photocull.app.core.bursts)
 
     @property
     def name(self) -> str:
@@ -141,7 +141,7 @@ class CullSession:
         return self._change(f"{stars} stars", {as_path(p): (self._by_path[as_path(p)].flag, int(stars)) for p in paths})
 
     def auto_cull(self, top_percent: float | None = None, threshold: float | None = None) -> list[Path]:
-        """Pick / reject every scored entry as one undoable step (rules of :mod:`app.core.decisions`).
+        """Pick / reject every scored entry as one undoable step (rules of :mod:`photocull.app.core.decisions`).
 
         Exactly one of ``top_percent`` (0-100) or ``threshold`` (score) is given.
         Failed or unscored entries keep their decision ("needs review"). A pick

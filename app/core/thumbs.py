@@ -7,8 +7,8 @@ import os
 
 from PIL import Image
 
-from app.core.cache import Cache
-from app.core.decode import DecodeError, load_image
+from photocull.app.core.cache import Cache
+from photocull.app.core.decode import DecodeError, load_image
 
 __all__ = ["encode_thumbnail", "make_thumbnail", "THUMB_SIZE"]
 
@@ -29,7 +29,7 @@ def make_thumbnail(path: str | os.PathLike, size: int = THUMB_SIZE, cache: Cache
     """JPEG bytes of ``path`` fitted into ``size``×``size`` (aspect kept, EXIF-oriented).
 
     With a ``cache``, a thumbnail of the same file (path, size, mtime) is reused
-    and a new one stored. Raises :class:`~app.core.decode.DecodeError`.
+    and a new one stored. Raises :class:`~photocull.app.core.decode.DecodeError`.
     """
     st = None
     if cache is not None:

@@ -19,7 +19,7 @@ into the photo itself, only into the sidecar:
   serialising); declarations are moved to the root element, which is the
   same document for any XMP reader.
 * A sidecar that cannot be parsed is never overwritten: :class:`XmpError`.
-* Writes are atomic (:mod:`model.fileio`).
+* Writes are atomic (:mod:`photocull.model.fileio`).
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ import os
 import re
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import defusedxml
 import defusedxml.ElementTree as DET
 
+from photocull.model.fileio import atomic_write_bytes
+
 from .decisions import Decision
-from model.fileio import atomic_write_bytes
 from .scan import is_raw
 
 __all__ = [

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from model.paths import resources_dir
+    from photocull.model.paths import resources_dir
 
     from .mainwindow import MainWindow
     from .theme import apply_dark_theme

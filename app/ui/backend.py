@@ -1,4 +1,4 @@
-"""The GUI's single door to ``app.core`` and ``model``.
+"""The GUI's single door to ``photocull.app.core`` and ``model``.
 
 Everything here is called from worker threads except where noted; nothing here
 creates a QPixmap or touches a widget. The scorer and the Grad-CAM model are
@@ -20,11 +20,11 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from app.core import decode, engine, export, journal, thumbs, xmp
-from app.core.cache import Cache
-from app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision, Labels
-from app.core.scan import PhotoItem, scan_folder
-from app.core.session import PICK, Entry
+from photocull.app.core import decode, engine, export, journal, thumbs, xmp
+from photocull.app.core.cache import Cache
+from photocull.app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision, Labels
+from photocull.app.core.scan import PhotoItem, scan_folder
+from photocull.app.core.session import PICK, Entry
 
 from .settings import Settings
 from .workers import Cancelled, pil_to_qimage
@@ -44,7 +44,7 @@ def heat_layer(cam: np.ndarray) -> Image.Image:
     Drawn over the photo with the user's opacity, it shows *where* the model
     found what lowered the score without washing out the rest of the image.
     """
-    from model.explain import jet  # torch-free (the standalone build has neither torch nor matplotlib)
+    from photocull.model.explain import jet  # torch-free (the standalone build has neither torch nor matplotlib)
 
     cam = np.clip(np.nan_to_num(cam.astype(np.float32)), 0.0, 1.0)
     alpha = (np.clip(cam * 1.6, 0.0, 1.0) ** 0.7 * 255).astype(np.uint8)
@@ -105,7 +105,7 @@ class Backend:
                 if self._scorer_factory is not None:
                     self._scorer = self._scorer_factory()
                 else:
-                    from model import load_scorer
+                    from photocull.model import load_scorer
 
                     backend, device, ckpt = key
                     self._scorer = load_scorer(ckpt or None, backend=backend, device=device)
@@ -114,7 +114,7 @@ class Backend:
             return self._scorer
 
     def explainer(self) -> Callable[[Image.Image], np.ndarray]:
-        """``img -> heatmap`` of the low-quality regions (``model.explain.heatmap``: Grad-CAM with
+        """``img -> heatmap`` of the low-quality regions (``photocull.model.explain.heatmap``: Grad-CAM with
         the torch model where PyTorch is installed, else occlusion on the scorer), made on first use."""
         if self._explainer_factory is None:
             scorer = self.scorer()  # outside self._lock: scorer() takes it
@@ -124,7 +124,7 @@ class Backend:
                 if self._explainer_factory is not None:
                     self._explainer = self._explainer_factory()
                 else:
-                    from model.explain import explainer_for, heatmap
+                    from photocull.model.explain import explainer_for, heatmap
 
                     m = explainer_for(scorer, self.settings.checkpoint or None, reuse=False)
                     self._explainer = lambda img, m=m: heatmap(m, img, mode="low")
@@ -139,7 +139,7 @@ class Backend:
 
     # -- folder: scan + decisions + scores (worker job) ---------------------
     def folder_job(self, folder: str | Path) -> Callable[[threading.Event], Iterator[tuple]]:
-        """A job for :class:`~app.ui.workers.GeneratorWorker` that yields, in order:
+        """A job for :class:`~photocull.app.ui.workers.GeneratorWorker` that yields, in order:
 
         ``("items", entries, companions)`` once (with stored decisions applied),
         ``("model", model_id)``, ``("scores", [ScoreResult...])`` batches, and

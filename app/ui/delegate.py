@@ -8,7 +8,7 @@ from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from app.core.session import PICK, REJECT, Entry
+from photocull.app.core.session import PICK, REJECT, Entry
 
 from .models import EntryRole, ThumbErrorRole, ThumbRole
 

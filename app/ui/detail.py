@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.session import PICK, REJECT, Entry
+from photocull.app.core.session import PICK, REJECT, Entry
 
 from .delegate import score_colour
 

@@ -1,6 +1,6 @@
 """Worker jobs for the GUI's analysis features: reasons + bursts of a folder, learning from picks.
 
-Both are jobs for :class:`~app.ui.workers.GeneratorWorker` (``job(cancel_event)`` generators);
+Both are jobs for :class:`~photocull.app.ui.workers.GeneratorWorker` (``job(cancel_event)`` generators);
 nothing here touches a widget.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from app.core.analysis import analyze_items, burst_groups
-from app.core.cache import Cache
-from app.core.scan import PhotoItem
-from app.core.session import Entry
+from photocull.app.core.analysis import analyze_items, burst_groups
+from photocull.app.core.cache import Cache
+from photocull.app.core.scan import PhotoItem
+from photocull.app.core.session import Entry
 
 from .workers import Cancelled
 
@@ -52,7 +52,7 @@ def learn_job(folder: Path, cache: Cache, model_path: str | None):
     """Yields ``("learned", LearnReport)`` or ``("learn-error", message)``."""
 
     def job(cancel: threading.Event):
-        from app.core.learn import NotEnoughDecisions, learn_from_decisions
+        from photocull.app.core.learn import NotEnoughDecisions, learn_from_decisions
 
         try:
             report = learn_from_decisions(folder, model_path=model_path or None, cache=cache)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleRangeSlider
 
-from app.core.session import DECISION_FILTERS, PICK, REJECT, UNFLAGGED, CullSession, Entry
+from photocull.app.core.session import DECISION_FILTERS, PICK, REJECT, UNFLAGGED, CullSession, Entry
 
 from .backend import Backend
 from .delegate import PhotoDelegate

@@ -1,4 +1,4 @@
-"""Qt item models over a :class:`app.core.session.CullSession`."""
+"""Qt item models over a :class:`photocull.app.core.session.CullSession`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
-from app.core.paths import as_path
-from app.core.session import CullSession, Entry
+from photocull.app.core.paths import as_path
+from photocull.app.core.session import CullSession, Entry
 
 __all__ = ["EntryRole", "ThumbRole", "ThumbErrorRole", "PhotoListModel", "PhotoProxyModel", "SORT_KEYS", "sort_key"]
 
@@ -43,9 +43,9 @@ def sort_key(key: str, e: Entry) -> tuple:
 class PhotoListModel(QAbstractListModel):
     """One row per session entry, in the chosen sort order.
 
-    The order is kept here and sorted in Python (10,000 keys in about 10 ms) rather than by a
+    The order is kept here and sorted in Python by one key per row rather than by a
     ``QSortFilterProxyModel``, whose sort calls back into Python for every comparison and row
-    count: seconds for a 10,000-photo folder. A change of order is one ``layoutChanged`` with
+    count (see benchmarks/RESULTS.md for large folders). A change of order is one ``layoutChanged`` with
     the persistent indexes (selection, current photo) moved along.
 
     ``thumbnail_requested(path)`` is emitted the first time a visible row needs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from model.scoring import BACKENDS
+from photocull.model.scoring import BACKENDS
 
 __all__ = ["Settings", "BACKENDS", "DEVICES", "SIDECAR_NAMINGS"]
 
@@ -12,7 +12,7 @@ DEVICES = ("auto", "cpu", "cuda")
 SIDECAR_NAMINGS = ("replace", "append")  # IMG_1.xmp (Lightroom) / IMG_1.CR2.xmp (darktable)
 
 _DEFAULTS = {
-    "model/backend": "auto",  # model.scoring.default_backend: torch on CUDA, else onnx
+    "model/backend": "auto",  # photocull.model.scoring.default_backend: torch on CUDA, else onnx
     "model/device": "auto",
     "model/checkpoint": "",  # empty = the embedded default model
     "export/sidecar_naming": "replace",

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -10,7 +10,7 @@ from torch import nn
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-_REGISTRY: dict[str, Callable[..., "Backbone"]] = {}
+_REGISTRY: dict[str, Callable[..., Backbone]] = {}
 
 
 def register_backbone(name: str):
@@ -31,7 +31,7 @@ def list_backbones() -> list[str]:
 
 
 def create_backbone(name: str, *, pretrained: bool = True, config: dict | None = None,
-                    weights: str | None = None, image_size: int | None = None) -> "Backbone":
+                    weights: str | None = None, image_size: int | None = None) -> Backbone:
     """Build a registered backbone.
 
     ``config``: architecture overrides (tiny random configs for tests, or the full config that

@@ -2,7 +2,7 @@
 
 * :func:`add_scoring_args` adds ``FOLDER`` and the model/scoring options;
 * :func:`run_scoring` scans, loads the model, scores with a progress bar on
-  stderr and returns the :class:`~app.core.engine.ScoreResult` list;
+  stderr and returns the :class:`~photocull.app.core.engine.ScoreResult` list;
 * :class:`CommandError` is how a command reports a clean failure: ``cli.main``
   prints ``photocull: error: <message>`` (no traceback) and exits with
   ``exit_code`` (2 by default: usage error / model load error).
@@ -17,10 +17,10 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
-from app.core.cache import Cache
-from app.core.engine import Scorer, ScoreResult, default_workers, score_items
-from app.core.scan import display_path, scan_folder
-from model.scoring import BACKENDS
+from photocull.app.core.cache import Cache
+from photocull.app.core.engine import Scorer, ScoreResult, default_workers, score_items
+from photocull.app.core.scan import display_path, scan_folder
+from photocull.model.scoring import BACKENDS
 
 __all__ = [
     "CommandError",
@@ -69,7 +69,7 @@ def add_scoring_args(parser: argparse.ArgumentParser) -> None:
 
 def load_scorer_from_args(args: argparse.Namespace, backend: str | None = None) -> Scorer:
     """``model.load_scorer`` with the command's options; a load failure is a CommandError."""
-    from model import ModelLoadError, load_scorer
+    from photocull.model import ModelLoadError, load_scorer
 
     try:
         return load_scorer(args.model, backend=backend or args.backend, device=args.device)
@@ -127,11 +127,11 @@ def run_scoring(args: argparse.Namespace, scorer: Scorer | None = None,
 
 
 def run_analysis(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -> dict:
-    """Reasons, hashes and capture times (:mod:`app.core.analysis`) of every photo in ``args.folder``.
+    """Reasons, hashes and capture times (:mod:`photocull.app.core.analysis`) of every photo in ``args.folder``.
 
     Cached like scores (unless ``--no-cache``); returns ``{path: Analysis}``.
     """
-    from app.core.analysis import analyze_items
+    from photocull.app.core.analysis import analyze_items
 
     root = Path(os.path.abspath(args.folder))
     items = scan_folder(root, recursive=args.recursive, exclude=exclude)

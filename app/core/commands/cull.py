@@ -22,12 +22,27 @@ import os
 import sys
 from pathlib import Path
 
-from app.core import export, journal, xmp
-from app.core.analysis import burst_groups
-from app.core.bursts import MAX_GAP_S, cull_best_of_burst
-from app.core.commands.common import CommandError, add_scoring_args, relative_display, run_analysis, run_scoring
-from app.core.decisions import KEEP, REJECT, REVIEW, LABEL_COLOURS, Labels, cull_threshold, cull_top, parse_fraction
-from app.core.scan import display_path, scan_folder
+from photocull.app.core import export, journal, xmp
+from photocull.app.core.analysis import burst_groups
+from photocull.app.core.bursts import MAX_GAP_S, cull_best_of_burst
+from photocull.app.core.commands.common import (
+    CommandError,
+    add_scoring_args,
+    relative_display,
+    run_analysis,
+    run_scoring,
+)
+from photocull.app.core.decisions import (
+    KEEP,
+    LABEL_COLOURS,
+    REJECT,
+    REVIEW,
+    Labels,
+    cull_threshold,
+    cull_top,
+    parse_fraction,
+)
+from photocull.app.core.scan import display_path, scan_folder
 
 __all__ = ["register", "run"]
 

@@ -18,8 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from app.core.commands.common import CommandError
-from app.core.scan import display_path
+from photocull.app.core.commands.common import CommandError
+from photocull.app.core.scan import display_path
 
 __all__ = ["register", "run"]
 
@@ -40,13 +40,13 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from app.core.learn import NotEnoughDecisions, learn_from_decisions
-    from model.fileio import atomic_write_text
+    from photocull.app.core.learn import NotEnoughDecisions, learn_from_decisions
+    from photocull.model.fileio import atomic_write_text
 
     folder = Path(os.path.abspath(args.folder))
     if not folder.is_dir():
         raise CommandError(f"not a folder: {display_path(args.folder)}")
-    from model import ModelLoadError
+    from photocull.model import ModelLoadError
 
     try:
         report = learn_from_decisions(folder, model_path=args.model, out=args.out, name=args.name,

@@ -27,8 +27,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.commands import common
-from app.core.commands.common import (
+from photocull.app.core.commands import common
+from photocull.app.core.commands.common import (
     CommandError,
     add_scoring_args,
     positive_int,
@@ -36,9 +36,9 @@ from app.core.commands.common import (
     run_analysis,
     run_scoring,
 )
-from app.core.engine import ScoreResult
-from model.fileio import atomic_write_bytes, atomic_write_text
-from app.core.scan import display_path
+from photocull.app.core.engine import ScoreResult
+from photocull.app.core.scan import display_path
+from photocull.model.fileio import atomic_write_bytes, atomic_write_text
 
 __all__ = ["register", "run", "RankedRow", "rank_results"]
 
@@ -120,11 +120,10 @@ def _print_table(rows: list[RankedRow], root: Path, top: int | None) -> None:
 
 
 def _write_heatmaps(args, scorer, rows: list[RankedRow], out_dir: Path) -> int:
-    """Heatmap overlays of ``rows`` (``model.explain.heatmap``: Grad-CAM or occlusion); returns how
+    """Heatmap overlays of ``rows`` (``photocull.model.explain.heatmap``: Grad-CAM or occlusion); returns how
     many were written. Problems are reported, not fatal."""
-    from model.explain import explainer_for, heatmap, overlay_heatmap
-
-    from app.core.decode import DecodeError, load_image
+    from photocull.app.core.decode import DecodeError, load_image
+    from photocull.model.explain import explainer_for, heatmap, overlay_heatmap
 
     model = explainer_for(scorer, args.model)
     out_dir.mkdir(parents=True, exist_ok=True)

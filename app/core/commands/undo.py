@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from app.core import journal
-from app.core.scan import display_path
+from photocull.app.core import journal
+from photocull.app.core.scan import display_path
 
 __all__ = ["register", "run"]
 
