@@ -101,6 +101,34 @@ def test_non_utf8_name(tmp_path):
     assert item.path.read_bytes() == b"data"
 
 
+@pytest.mark.parametrize("mode", ["copy", "move"])
+def test_photocull_output_folders_are_not_scanned_as_new_photos(tmp_path, mode):
+    from photocull.app.core import journal
+    from photocull.app.core.decisions import KEEP, REJECT, CullResult, Decision
+
+    shoot = tmp_path / "shoot"
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        write_photo(shoot / name)
+    write_photo(shoot / "day2" / "d.jpg")
+    verdicts = {"a.jpg": KEEP, "b.jpg": REJECT}
+    results = [CullResult(shoot / n, 50.0, v, "test", Decision()) for n, v in verdicts.items()]
+    rep = journal.organize(shoot, results, mode=mode)
+    assert len(rep.done) == 2 and (shoot / "Keep" / "a.jpg").is_file() and (shoot / "Reject" / "b.jpg").is_file()
+    left = ["a.jpg", "b.jpg", "c.jpg"] if mode == "copy" else ["c.jpg"]
+    assert names(scan_folder(shoot), shoot) == [*left, "day2/d.jpg"]  # no duplicate tiles of the copies
+    # opened from the parent: the same rule for the sorted sub-folder
+    assert names(scan_folder(tmp_path), tmp_path) == [f"shoot/{n}" for n in [*left, "day2/d.jpg"]]
+    journal.undo(shoot)
+    assert names(scan_folder(shoot), shoot) == ["a.jpg", "b.jpg", "c.jpg", "day2/d.jpg"]
+
+
+def test_a_keep_folder_of_the_photographers_own_is_scanned(tmp_path):
+    write_photo(tmp_path / "Keep" / "mine.jpg")
+    (tmp_path / ".photocull").mkdir()  # photocull has a cache/journal dir here, but sorted nothing
+    (tmp_path / ".photocull" / "journal-broken.json").write_text("{not json")
+    assert names(scan_folder(tmp_path), tmp_path) == ["Keep/mine.jpg"]
+
+
 def test_exclude_folders_and_root_errors(tmp_path):
     write_photo(tmp_path / "Keep" / "a.jpg")
     write_photo(tmp_path / "reject" / "b.jpg")

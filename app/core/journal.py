@@ -492,3 +492,23 @@ def undo(folder: str | os.PathLike) -> UndoReport:
 def recover(folder: str | os.PathLike) -> list[UndoReport]:
     """Roll back every interrupted batch of ``folder`` (newest first)."""
     return [_revert(j) for j in reversed(journals(folder)) if _load(j)["state"] == "running"]
+
+
+def output_dirs(folder: str | os.PathLike) -> set[str]:
+    """The names (casefolded) of ``folder``'s Keep/Reject folders that hold photocull's own
+    output: a batch not undone put files there. The scan skips them, so sorted copies or moved
+    photos do not come back as new photos. Unreadable journals count as not ours."""
+    names: set[str] = set()
+    targets = {name.casefold() for name in TARGET_DIRS.values()}
+    for journal in journals(folder):
+        try:
+            data = _load(journal)
+        except JournalError:
+            continue
+        if data["state"] == "undone":
+            continue
+        for op in data["ops"]:
+            top = op["dst"].split("/", 1)[0].casefold()
+            if top in targets:
+                names.add(top)
+    return names

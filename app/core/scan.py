@@ -10,9 +10,10 @@ Choices (documented because the GUI and ``cull`` rely on them):
   ``._IMG_0001.JPG`` resource forks and our own ``.photocull`` folders) and,
   on Windows, entries with the hidden attribute.
 * Folders named in ``exclude`` (compared case-insensitively, by name, at any
-  depth) are skipped. Nothing is excluded by default: ``Keep``/``Reject``
-  folders made by ``cull`` hold the user's photos and are scanned like any
-  other folder unless the caller passes ``exclude=("Keep", "Reject")``.
+  depth) are skipped. photocull's own output is always skipped: a ``Keep``/
+  ``Reject`` folder that a move/copy batch (not undone) of its parent sorted
+  photos into (``journal.output_dirs``), so sorted photos never come back as
+  new ones. A ``Keep`` folder the user made themselves is scanned.
 * Symbolic links are followed, but each real directory is visited once
   (tracked by ``(st_dev, st_ino)``), so link loops end and a folder reachable
   twice is not listed twice. A symlinked *file* is listed under its link path.
@@ -177,6 +178,8 @@ def scan_folder(
             raise NotADirectoryError(f"not a folder: {display_path(root_path)}")
         raise FileNotFoundError(f"folder not found: {display_path(root_path)}")
     os.listdir(root_path)  # raises PermissionError for an unreadable root
+    from .journal import JOURNAL_DIR, output_dirs  # journal builds on this module
+
     excluded = {name.casefold() for name in exclude}
     seen_dirs: set[tuple[int, int]] = set()
     items: list[PhotoItem] = []
@@ -199,6 +202,9 @@ def scan_folder(
             return
         files: list[Path] = []
         subdirs: list[Path] = []
+        skip = excluded
+        if any(e.name == JOURNAL_DIR for e in entries):
+            skip = excluded | output_dirs(directory)
         for entry in entries:
             if _is_hidden(entry):
                 continue
@@ -207,7 +213,7 @@ def scan_folder(
             except OSError:
                 is_dir = False
             if is_dir:
-                if recursive and entry.name.casefold() not in excluded:
+                if recursive and entry.name.casefold() not in skip:
                     subdirs.append(Path(entry.path))
             elif is_photo_name(entry.name):
                 files.append(Path(entry.path))
