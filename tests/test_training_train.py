@@ -10,7 +10,8 @@ from PIL import Image
 from photocull.model import create_model, load_model
 from photocull.training.config import load_config
 from photocull.training.distortions import apply
-from photocull.training.train import PrefixTail, apply_lora, merge_lora, run_training, unfreeze_last
+from photocull.training.regimes import PrefixTail, apply_lora, merge_lora, unfreeze_last
+from photocull.training.train import run_training
 
 from fakes import TINY_VIT
 

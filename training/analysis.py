@@ -11,8 +11,10 @@ import torch
 from torch import nn
 
 from .datasets import Sample
+from .images import ImageStore, open_rgb
 from .metrics import correlations
-from .train import ImageStore, _tqdm, open_rgb, predict, run_training, write_json
+from .train import run_training, write_json
+from .trainer import predict, progress_bar
 
 BUCKETS = ("low", "medium", "high")
 
@@ -143,7 +145,7 @@ def run_analysis(m, samples: list[Sample], out_dir: str | Path, per_bucket: int 
         chosen = rng.choice(idx, size=min(per_bucket, len(idx)), replace=False)
         mode = "high" if name == "high" else "low"
         fig, axes = plt.subplots(2, len(chosen), figsize=(3 * len(chosen), 6), dpi=110, squeeze=False)
-        for j, i in enumerate(_tqdm(chosen, {"progress": progress}, desc=f"grad-cam {name}")):
+        for j, i in enumerate(progress_bar(chosen, {"progress": progress}, desc=f"grad-cam {name}")):
             img = open_rgb(paths[i])
             img.thumbnail((512, 512))
             cam = gradcam(m, img, mode=mode)
