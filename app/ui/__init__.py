@@ -50,12 +50,59 @@ def _screenshot_and_quit(app, win, folder: str, png: str, timeout_s: float) -> i
     return result["code"]
 
 
+# What the GUI needs from the system on Debian/Ubuntu (the README lists the same).
+SYSTEM_PACKAGES = ("libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 "
+                   "libegl1 libgl1 libfontconfig1 libdbus-1-3")
+# Platform plugins that need no display server.
+_HEADLESS = {"offscreen", "minimal", "vnc", "linuxfb", "eglfs", "vkkhrdisplay", "minimalegl"}
+
+
+def platform_problem(env=None) -> str | None:
+    """Why Qt could not open a window here, or None. Qt aborts the process (exit 134) when its
+    platform plugin fails to load, so this is asked first: no display at all, or the X11 plugin's
+    system libraries missing (found by loading the plugin, which resolves its dependencies)."""
+    import os
+
+    env = os.environ if env is None else env
+    if not sys.platform.startswith("linux"):
+        return None
+    platform = env.get("QT_QPA_PLATFORM", "").split(":", 1)[0]
+    if platform in _HEADLESS:
+        return None
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        return ("no display: DISPLAY and WAYLAND_DISPLAY are not set (run it in a desktop session, "
+                "or use the command line: photocull rank FOLDER)")
+    if platform == "wayland" or (not platform and env.get("WAYLAND_DISPLAY") and not env.get("DISPLAY")):
+        return None
+    import ctypes
+
+    plugin = _xcb_plugin()
+    try:
+        ctypes.CDLL(str(plugin))
+    except OSError as exc:
+        return (f"Qt's X11 platform plugin cannot load ({exc}); install the system packages "
+                f"(Debian/Ubuntu: apt install {SYSTEM_PACKAGES})")
+    return None
+
+
+def _xcb_plugin():
+    from pathlib import Path
+
+    import PySide6
+
+    return Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the GUI; ``argv`` are the arguments after ``photocull gui`` (a leading "gui" is accepted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["gui"]:
         argv = argv[1:]
     args = _parse(argv)
+    problem = platform_problem()
+    if problem:
+        print(f"photocull gui: {problem}", file=sys.stderr)
+        return 2
 
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
