@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from photocull.app.core.analysis import Analysis, cached_analyses, store_analyses
 from photocull.app.core.cache import Cache, CachedScore, default_cache_path, path_key
 from photocull.app.core.decisions import Decision
+from photocull.app.core.scan import PhotoItem
 
 
 @pytest.fixture
@@ -69,20 +71,67 @@ def test_decisions(cache, tmp_path):
         cache.set_decision(p, flag="maybe")
 
 
-def test_thumbnails_exif_and_move(cache, tmp_path):
-    p, q = tmp_path / "a.jpg", tmp_path / "Keep" / "a.jpg"
+def test_thumbnails_and_exif(cache, tmp_path):
+    p = tmp_path / "a.jpg"
     cache.put_thumbnail(p, 10, 20, 256, b"\xff\xd8jpeg")
     cache.put_exifs([(p, 10, 20, {"camera": "X", "iso": 100}), (tmp_path / "b.jpg", 5, 6, {"taken": 1.5})])
-    cache.put_scores([(p, 10, 20, 70.0, "")], "m")
-    cache.set_decision(p, flag="pick")
     assert cache.get_thumbnail(p, 10, 20, 256) == b"\xff\xd8jpeg"
     assert cache.get_thumbnail(p, 10, 21, 256) is None and cache.get_thumbnail(p, 10, 20, 128) is None
     assert cache.get_exifs([(p, 10, 20), (tmp_path / "b.jpg", 5, 6), (tmp_path / "c.jpg", 1, 2)]) == {
         p: {"camera": "X", "iso": 100}, tmp_path / "b.jpg": {"taken": 1.5}}
     assert cache.get_exifs([(p, 9, 20), (str(tmp_path / "b.jpg"), 5, 7)]) == {}  # changed files: stale
+
+
+def test_analyses_keyed_by_size_mtime_and_version_in_chunks(cache, tmp_path):
+    photos = [tmp_path / f"{i}.jpg" for i in range(1203)]  # more than one "IN (...)" chunk
+    cache.put_analyses([(p, i, 7, {"hash": i}) for i, p in enumerate(photos)], "v1")
+    got = cache.get_analyses([(p, i, 7) for i, p in enumerate(photos)], "v1")
+    assert len(got) == len(photos) and got[photos[1202]] == {"hash": 1202}
+    assert cache.get_analyses([(photos[3], 3, 8), (photos[4], 5, 7)], "v1") == {}  # changed files: stale
+    assert cache.get_analyses([(photos[3], 3, 7)], "v2") == {}  # another analysis version
+    cache.put_analyses([], "v1")  # nothing to store: no transaction
+
+
+def test_a_move_carries_every_table(cache, tmp_path):
+    p, q = tmp_path / "a.jpg", tmp_path / "Keep" / "a.jpg"
+    cache.put_scores([(p, 10, 20, 70.0, "")], "m")
+    cache.set_decision(p, flag="pick", stars=3)
+    cache.put_thumbnail(p, 10, 20, 256, b"\xff\xd8jpeg")
+    cache.put_exifs([(p, 10, 20, {"taken": 1.5})])
+    cache.put_analyses([(p, 10, 20, {"hash": 42})], "v1")
+    cache.put_analyses([(q, 1, 2, {"hash": 0})], "v1")  # a stale entry at the destination is replaced
     cache.move_path(p, q)
-    assert cache.get_score(q, 10, 20, "m") == CachedScore(70.0, "") and cache.get_score(p, 10, 20, "m") is None
-    assert cache.get_decision(q).flag == "pick" and cache.get_thumbnail(q, 10, 20, 256) is not None
+    assert cache.get_score(q, 10, 20, "m") == CachedScore(70.0, "")
+    assert cache.get_decision(q) == Decision("pick", 3, None)
+    assert cache.get_thumbnail(q, 10, 20, 256) == b"\xff\xd8jpeg"
+    assert cache.get_exifs([(q, 10, 20)]) == {q: {"taken": 1.5}}
+    assert cache.get_analyses([(q, 10, 20)], "v1") == {q: {"hash": 42}}
+    assert cache.get_score(p, 10, 20, "m") is None and cache.get_decisions([p]) == {}
+    assert cache.get_thumbnail(p, 10, 20, 256) is None and cache.get_exifs([(p, 10, 20)]) == {}
+    assert cache.get_analyses([(p, 10, 20)], "v1") == {}
+
+
+def test_reads_work_on_a_read_only_connection(tmp_path):
+    """Reading never writes (no schema creation on a read path): every getter works on a
+    connection SQLite opened read-only."""
+    path, p = tmp_path / "c.sqlite3", tmp_path / "a.jpg"
+    item = PhotoItem(tmp_path / "b.jpg", size=10, mtime_ns=20)
+    with Cache(path) as c:
+        c.put_analyses([(p, 10, 20, {"hash": 42})], "v1")
+        store_analyses(c, [(item, Analysis(item.path, {"blur": 0.5}, 7, 1.5))])
+        c.put_exifs([(p, 10, 20, {"taken": 1.5})])
+        c.put_scores([(p, 10, 20, 70.0, "")], "m")
+        c.set_decision(p, flag="pick")
+    with Cache(path) as c:
+        c._conn.close()
+        c._conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                  isolation_level=None)
+        assert c.get_analyses([(p, 10, 20)], "v1") == {p: {"hash": 42}}
+        assert cached_analyses(c, [item]) == {item.path: Analysis(item.path, {"blur": 0.5}, 7, 1.5, cached=True)}
+        assert c.get_exifs([(p, 10, 20)]) == {p: {"taken": 1.5}}
+        assert c.get_score(p, 10, 20, "m") == CachedScore(70.0, "") and c.get_decision(p).flag == "pick"
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):  # the connection is read-only
+            c.put_analyses([(p, 10, 20, {"hash": 1})], "v1")
 
 
 def test_corrupt_cache_is_moved_aside_and_rebuilt(tmp_path, caplog):

@@ -16,7 +16,6 @@ folder scored that way is analysed without decoding anything a second time.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 from PIL import Image
 
 from photocull.app.core import bursts, reasons
-from photocull.app.core.cache import Cache, path_key
+from photocull.app.core.cache import Cache
 from photocull.app.core.decode import DecodeError, load_image, read_exif_summary
 from photocull.app.core.scan import PhotoItem
 
@@ -33,9 +32,6 @@ __all__ = ["VERSION", "Analysis", "analyze_image", "analyze_item", "analyze_item
            "cached_analyses", "describe", "store_analyses"]
 
 VERSION = f"r{reasons.VERSION}-h1"
-_TABLE = """CREATE TABLE IF NOT EXISTS analysis (
-    path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    version TEXT NOT NULL, data TEXT NOT NULL)"""
 
 
 @dataclass(frozen=True)
@@ -51,9 +47,9 @@ class Analysis:
     def labels(self) -> list[str]:
         return reasons.labels(self.indicators)
 
-    def to_json(self) -> str:
-        return json.dumps({"indicators": self.indicators, "hash": self.hash, "taken": self.taken,
-                           "error": self.error})
+    def to_dict(self) -> dict:
+        """What the cache stores (:meth:`photocull.app.core.cache.Cache.put_analyses`)."""
+        return {"indicators": self.indicators, "hash": self.hash, "taken": self.taken, "error": self.error}
 
 
 def analyze_item(item: PhotoItem) -> Analysis:
@@ -82,31 +78,17 @@ def _taken_fallback(item: PhotoItem) -> float | None:
     return item.mtime_ns / 1e9 if item.mtime_ns else None
 
 
-# The analysis table lives in the photocull cache file; Cache's transaction helpers are used so
-# that its lock and WAL settings apply (photocull.app.core-internal use).
 def cached_analyses(cache: Cache, items: list[PhotoItem]) -> dict[Path, Analysis]:
     """The cached analyses of ``items`` (same path, size, mtime_ns and :data:`VERSION`)."""
-    with cache._tx() as conn:
-        conn.execute(_TABLE)
-    out = {}
-    for it in items:
-        rows = cache._query("SELECT data FROM analysis WHERE path = ? AND size = ? AND mtime_ns = ? "
-                            "AND version = ?", [path_key(it.path), it.size, it.mtime_ns, VERSION])
-        if rows:
-            d = json.loads(rows[0][0])
-            out[it.path] = Analysis(it.path, d["indicators"], d["hash"], d["taken"], d["error"], cached=True)
-    return out
+    found = cache.get_analyses(((it.path, it.size, it.mtime_ns) for it in items), VERSION)
+    return {path: Analysis(path, d["indicators"], d["hash"], d["taken"], d["error"], cached=True)
+            for path, d in found.items()}
 
 
 def store_analyses(cache: Cache, rows: list[tuple[PhotoItem, Analysis]]) -> None:
     """Cache analyses of readable photos (failures are not stored: they are retried next time)."""
-    rows = [(it, a) for it, a in rows if it.ok and not a.error]
-    if not rows:
-        return
-    with cache._tx() as conn:
-        conn.execute(_TABLE)
-        conn.executemany("INSERT OR REPLACE INTO analysis VALUES (?, ?, ?, ?, ?)",
-                         [(path_key(it.path), it.size, it.mtime_ns, VERSION, a.to_json()) for it, a in rows])
+    cache.put_analyses(((it.path, it.size, it.mtime_ns, a.to_dict()) for it, a in rows if it.ok and not a.error),
+                       VERSION)
 
 
 def analyze_items(items: Iterable[PhotoItem], cache: Cache | None = None, workers: int = 2,

@@ -1,4 +1,4 @@
-"""Persistent SQLite cache: scores, decisions, thumbnails and EXIF summaries.
+"""Persistent SQLite cache: scores, decisions, thumbnails, EXIF summaries and analyses.
 
 Location: ``$PHOTOCULL_CACHE_DIR/cache.sqlite3``, else platformdirs'
 ``user_cache_dir("photocull")/cache.sqlite3``; ``Cache(path)`` overrides it.
@@ -11,7 +11,10 @@ Location: ``$PHOTOCULL_CACHE_DIR/cache.sqlite3``, else platformdirs'
   or mtime changed is a miss (and is rescored). Only the latest entry per
   ``(path, model_id)`` is kept. Failures are cached with their reason.
 * Thumbnails are keyed like scores minus the model (plus the thumbnail size);
-  EXIF summaries likewise. Decisions are per path (independent of the content).
+  EXIF summaries likewise; analyses (:mod:`photocull.app.core.analysis`, stored as
+  JSON) also by the analysis version. Decisions are per path (independent of the content).
+* Every table is created once at open, and :meth:`Cache.move_path` carries all of
+  them; reads never write.
 * At open, ``PRAGMA quick_check`` runs; a file that is not a database or
   fails the check is renamed ``<name>.corrupt-<timestamp>`` (kept, not
   deleted: it may hold decisions) and a fresh cache is created, with a logged
@@ -55,8 +58,11 @@ CREATE TABLE IF NOT EXISTS thumbnails (
     jpeg BLOB NOT NULL, PRIMARY KEY (path, thumb_size));
 CREATE TABLE IF NOT EXISTS exif (
     path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS analysis (
+    path BLOB PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    version TEXT NOT NULL, data TEXT NOT NULL);
 """
-_TABLES = ("scores", "decisions", "thumbnails", "exif")
+_TABLES = ("scores", "decisions", "thumbnails", "exif", "analysis")
 _CHUNK = 500  # keys per "IN (...)" query (well under SQLite's variable limit)
 
 
@@ -240,7 +246,7 @@ class Cache:
                            "OR label IS NOT NULL", [UNFLAGGED])
         return {Path(os.fsdecode(k)): Decision(f, s, lb) for k, f, s, lb in rows}
 
-    # ----------------------------------------------------------- thumbnails / EXIF
+    # ----------------------------------------------------------- thumbnails / EXIF / analyses
     def get_thumbnail(self, path: str | os.PathLike, size: int, mtime_ns: int, thumb_size: int) -> bytes | None:
         rows = self._query("SELECT jpeg FROM thumbnails WHERE path = ? AND thumb_size = ? AND size = ? "
                            "AND mtime_ns = ?", [path_key(path), thumb_size, size, mtime_ns])
@@ -267,6 +273,20 @@ class Cache:
         data = [(path_key(p), size, mtime, json.dumps(summary)) for p, size, mtime, summary in rows]
         with self._tx() as conn:
             conn.executemany("INSERT OR REPLACE INTO exif VALUES (?, ?, ?, ?)", data)
+
+    def get_analyses(self, entries: Iterable[tuple[str | os.PathLike, int, int]], version: str) -> dict[Path, dict]:
+        """Cached analyses (their JSON objects) of ``(path, size, mtime_ns)`` entries made by
+        analysis ``version``; misses are absent."""
+        return {path: json.loads(data) for path, (data,) in self._fresh(
+            "SELECT path, size, mtime_ns, data FROM analysis WHERE version = ? AND", entries, [version])}
+
+    def put_analyses(self, rows: Iterable[tuple[str | os.PathLike, int, int, dict]], version: str) -> None:
+        """Store ``(path, size, mtime_ns, data)`` rows of analysis ``version`` in one transaction."""
+        data = [(path_key(p), size, mtime, version, json.dumps(d)) for p, size, mtime, d in rows]
+        if not data:
+            return
+        with self._tx() as conn:
+            conn.executemany("INSERT OR REPLACE INTO analysis VALUES (?, ?, ?, ?, ?)", data)
 
     # ----------------------------------------------------------- moves
     def move_path(self, old: str | os.PathLike, new: str | os.PathLike) -> None:
