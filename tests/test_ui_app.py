@@ -134,6 +134,9 @@ def test_keyboard_culling_undo_persist_and_auto_advance(qtbot, make_window, env)
     assert w.current_entry().path == photos["sharp2"]
     assert (s.get(photos["sharp0"]).flag, s.get(photos["sharp1"]).flag) == (PICK, REJECT)
     assert "1 picked · 2 rejected · 3 left" in w.counts_label.text()
+    press(qtbot, w, Qt.Key.Key_P)  # the last photo: auto-advance stays there, never jumps back
+    assert w.current_entry().path == photos["sharp2"] and s.get(photos["sharp2"]).flag == PICK
+    press(qtbot, w, Qt.Key.Key_U)
 
     # decisions are persisted in the engine cache right away
     with Cache(tmp_path / "cache" / "c.sqlite3") as c:
@@ -391,3 +394,27 @@ def test_open_folder_timings_opens_the_real_app_on_a_folder(env):
     out = open_folder_timings(folder, tmp_path / "c.sqlite3", screen=3)
     assert out["photos"] == 3 and out["scored"] == 3
     assert 0 < out["first_thumbnail_s"] <= out["all_scores_s"] <= out["folder_done_s"]
+
+
+def test_toolbar_combos_give_the_keyboard_back_to_the_grid(qtbot, make_window, env):
+    tmp_path, _ = env
+    photos = make_photos(tmp_path / "shoot", broken=False)
+    w = make_window()
+    open_and_wait(qtbot, w, tmp_path / "shoot")
+    for box in (w.sort_box, w.decision_box):
+        box.setFocus()
+        qtbot.wait(20)
+        assert box.hasFocus()
+        w.set_sort("name")
+        w.select_path(photos["blur0"])
+        box.activated.emit(box.currentIndex())  # what a choice from its popup emits
+        qtbot.wait(20)
+        assert w.grid.hasFocus() and not box.hasFocus()
+        sort = w.sort_box.currentIndex()
+        qtbot.keyClick(w.focusWidget(), Qt.Key.Key_Right)  # arrows move through the grid again
+        assert w.current_entry().path == photos["blur1"] and w.sort_box.currentIndex() == sort
+    w.show_detail()
+    w.range_slider.sliderReleased.emit()
+    qtbot.wait(20)
+    assert w.detail.hasFocus() or w.detail.isAncestorOf(w.focusWidget())
+

@@ -247,6 +247,7 @@ class MainWindow(QMainWindow):
         for key, label in _SORT_LABELS.items():
             self.sort_box.addItem(label, key)
         self.sort_box.currentIndexChanged.connect(lambda i: self.set_sort(self.sort_box.itemData(i)))
+        self.sort_box.activated.connect(self.return_focus)
         tb.addWidget(self.sort_box)
         tb.addWidget(QLabel("  Show "))
         self.decision_box = QComboBox()
@@ -254,6 +255,7 @@ class MainWindow(QMainWindow):
             self.decision_box.addItem(_DECISION_LABELS[key], key)
         self.decision_box.currentIndexChanged.connect(
             lambda i: self.set_filter(decision=self.decision_box.itemData(i)))
+        self.decision_box.activated.connect(self.return_focus)
         tb.addWidget(self.decision_box)
         tb.addWidget(QLabel("  Score "))
         self.range_slider = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
@@ -264,6 +266,7 @@ class MainWindow(QMainWindow):
         self.range_slider.setFixedWidth(300)
         self.range_slider.setContentsMargins(0, 0, 12, 0)
         self.range_slider.valueChanged.connect(lambda v: self.set_filter(lo=v[0], hi=v[1]))
+        self.range_slider.sliderReleased.connect(self.return_focus)
         tb.addWidget(self.range_slider)
         tb.addSeparator()
         for text, slot in (("Auto-cull…", self.choose_auto_cull), ("Compare", self.show_compare),
@@ -273,6 +276,12 @@ class MainWindow(QMainWindow):
             b.clicked.connect(slot)
             tb.addWidget(b)
         self.set_sort(self.settings.sort if self.settings.sort in _SORT_LABELS else "name")
+
+    def return_focus(self, *_args) -> None:
+        """Give the keyboard back to the grid or the loupe after a toolbar control was used, so
+        arrows, P/X/U and stars act on photos again (not on the combo box)."""
+        page = self.stack.currentWidget()
+        (self.grid if page is self.empty_hint else page).setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
@@ -546,14 +555,16 @@ class MainWindow(QMainWindow):
         self.grid.scrollTo(idx)
 
     # ------------------------------------------------------------------ culling
-    def _next_path_after(self, entries: list[Entry]) -> Path | None:
-        """The photo to move to after deciding ``entries`` (next in view order, else previous)."""
+    def _next_path_after(self, entries: list[Entry], backwards: bool = True) -> Path | None:
+        """The photo to move to after deciding ``entries``: the next in view order, else (with
+        ``backwards``) the previous one."""
         if not entries:
             return None
         rows = [self.proxy.proxy_row_of(e.path) for e in entries]
         last, first = max(rows), min(rows)
         decided = {e.path for e in entries}
-        for r in list(range(last + 1, self.proxy.rowCount())) + list(range(first - 1, -1, -1)):
+        before = range(first - 1, -1, -1) if backwards else range(0)
+        for r in list(range(last + 1, self.proxy.rowCount())) + list(before):
             p = self.proxy.entry_at(r).path
             if p not in decided:
                 return p
@@ -564,7 +575,8 @@ class MainWindow(QMainWindow):
         if changed:
             self.backend.save_decisions([session.get(p) for p in changed])
         advance = self.act_auto_advance.isChecked() and len(entries) == 1
-        target = self._next_path_after(entries) if advance else None
+        # auto-advance goes forward only: on the last photo it stays there, as in Lightroom
+        target = self._next_path_after(entries, backwards=False) if advance else None
         keep_current = entries[0].path if len(entries) == 1 and not advance else None
         self.model.refresh(changed)
         if self.stack.currentWidget() is self.detail:
