@@ -319,6 +319,29 @@ def test_settings_round_trip(env):
         settings.device = "tpu"
 
 
+def test_export_dialog_remembers_its_choices(qtbot, env):
+    from photocull.app.ui.dialogs import ExportDialog
+
+    tmp_path, settings = env
+    first = ExportDialog(str(tmp_path), settings)
+    qtbot.addWidget(first)
+    assert first.params() == {"lists_dir": str(tmp_path), "xmp_naming": None, "organize": None}  # the defaults
+    first.lists.setChecked(False)
+    first.xmp.setChecked(True)
+    first.naming.setCurrentText("append")
+    first.organize.setCurrentIndex(2)
+    cancelled = ExportDialog(str(tmp_path), settings)  # a cancelled dialog changes nothing
+    qtbot.addWidget(cancelled)
+    cancelled.organize.setCurrentIndex(1)
+    cancelled.reject()
+    first.accept()
+    settings.sync()
+    again = ExportDialog(str(tmp_path), Settings(QSettings(str(tmp_path / "settings.ini"),
+                                                           QSettings.Format.IniFormat)))
+    qtbot.addWidget(again)
+    assert again.params() == {"lists_dir": None, "xmp_naming": "append", "organize": "copy"}
+
+
 def _default_model_ready() -> bool:
     from photocull.model.paths import default_model_dir
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .settings import BACKENDS, DEVICES, SIDECAR_NAMINGS, Settings
+from .settings import BACKENDS, DEVICES, ORGANIZE_CHOICES, SIDECAR_NAMINGS, Settings
 
 __all__ = ["AutoCullDialog", "ExportDialog", "SettingsDialog"]
 
@@ -84,22 +84,26 @@ class AutoCullDialog(QDialog):
 
 
 class ExportDialog(QDialog):
-    """What to export: lists, XMP sidecars, and/or moving/copying into Keep/ and Reject/."""
+    """What to export: lists, XMP sidecars, and/or moving/copying into Keep/ and Reject/. Opens
+    with the choices of the last accepted export (kept in ``settings``)."""
 
     def __init__(self, folder: str, settings: Settings, parent=None):
         super().__init__(parent)
+        self.settings = settings
         self.setWindowTitle("Export decisions")
         self.lists = QCheckBox("Write keep / reject / review lists (keep.txt, reject.txt, review.txt)")
-        self.lists.setChecked(True)
+        self.lists.setChecked(settings.export_lists)
         self.out_dir = QLineEdit(folder)
         row = _path_row(self.out_dir, self._browse)
         self.xmp = QCheckBox("Write XMP sidecars (rating and colour label for Lightroom / darktable / Capture One)")
+        self.xmp.setChecked(settings.export_xmp)
         self.naming = QComboBox()
         self.naming.addItems(SIDECAR_NAMINGS)
         self.naming.setCurrentText(settings.sidecar_naming)
         self.organize = QComboBox()
         self.organize.addItems(["Leave photos where they are", "Move into Keep/ and Reject/",
                                 "Copy into Keep/ and Reject/"])
+        self.organize.setCurrentIndex(ORGANIZE_CHOICES.index(settings.export_organize))
         form = QFormLayout()
         form.addRow(self.lists)
         form.addRow("Lists folder", row)
@@ -114,11 +118,19 @@ class ExportDialog(QDialog):
         if d:
             self.out_dir.setText(d)
 
+    def accept(self) -> None:
+        s = self.settings
+        s.export_lists, s.export_xmp = self.lists.isChecked(), self.xmp.isChecked()
+        s.sidecar_naming = self.naming.currentText()
+        s.export_organize = ORGANIZE_CHOICES[self.organize.currentIndex()]
+        super().accept()
+
     def params(self) -> dict:
+        organize = ORGANIZE_CHOICES[self.organize.currentIndex()]
         return {
             "lists_dir": self.out_dir.text() if self.lists.isChecked() else None,
             "xmp_naming": self.naming.currentText() if self.xmp.isChecked() else None,
-            "organize": [None, "move", "copy"][self.organize.currentIndex()],
+            "organize": None if organize == "none" else organize,
         }
 
 

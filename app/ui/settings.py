@@ -6,16 +6,20 @@ from PySide6.QtCore import QSettings
 
 from photocull.model.scoring import BACKENDS
 
-__all__ = ["Settings", "BACKENDS", "DEVICES", "SIDECAR_NAMINGS"]
+__all__ = ["Settings", "BACKENDS", "DEVICES", "SIDECAR_NAMINGS", "ORGANIZE_CHOICES"]
 
 DEVICES = ("auto", "cpu", "cuda")
 SIDECAR_NAMINGS = ("replace", "append")  # IMG_1.xmp (Lightroom) / IMG_1.CR2.xmp (darktable)
+ORGANIZE_CHOICES = ("none", "move", "copy")  # the Export dialog's "Photos" choice
 
 _DEFAULTS = {
     "model/backend": "auto",  # photocull.model.scoring.default_backend: torch on CUDA, else onnx
     "model/device": "auto",
     "model/checkpoint": "",  # empty = the embedded default model
     "export/sidecar_naming": "replace",
+    "export/lists": True,
+    "export/xmp": False,
+    "export/organize": "none",
     "cull/auto_advance": False,
     "view/heatmap_opacity": 55,
     "view/show_heatmap": True,
@@ -76,6 +80,9 @@ class Settings:
     device = _Pref("model/device", DEVICES)
     checkpoint = _Pref("model/checkpoint")
     sidecar_naming = _Pref("export/sidecar_naming", SIDECAR_NAMINGS)
+    export_lists = _Pref("export/lists")
+    export_xmp = _Pref("export/xmp")
+    export_organize = _Pref("export/organize", ORGANIZE_CHOICES)
     auto_advance = _Pref("cull/auto_advance")
     heatmap_opacity = _Pref("view/heatmap_opacity", bounds=(0, 100))
     show_heatmap = _Pref("view/show_heatmap")
