@@ -123,14 +123,21 @@ def test_finetune_efficientnet_prefix_cache_only_moves_last_blocks(tiny_ds, tmp_
     assert not torch.equal(trained.conv_head.weight, ref.conv_head.weight)
 
 
-def test_prefix_tail_equals_backbone():
-    m = create_model(pretrained=True, image_size=64, hidden=(8, 8), backbone_config={"multiscale": True}).eval()
+@pytest.mark.parametrize("multiscale", [False, True])
+def test_prefix_tail_equals_backbone(multiscale):
+    m = create_model(pretrained=True, image_size=64, hidden=(8, 8), backbone_config={"multiscale": multiscale}).eval()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         full = m.backbone(x)
-        for cut in (0, 3, 7):
+        assert full.shape == (2, 2224 if multiscale else 1280)
+        if not multiscale:  # the plain features are timm's own forward
+            assert torch.allclose(full, m.backbone.net(x), atol=1e-6)
+        for cut in (0, 2, 5, 7):
             pt = PrefixTail(m.backbone, cut)
-            assert torch.allclose(pt.tail(*pt.prefix(x)), full, atol=1e-5)
+            h, taps = pt.prefix(x)
+            tapped = {2: 40, 4: 112, 6: 320} if multiscale else {}  # block -> channels (avg+std each)
+            assert taps.shape == (2, sum(2 * c for block, c in tapped.items() if block < cut))
+            assert torch.allclose(pt.tail(h, taps), full, atol=1e-6)
 
 
 def test_unfreeze_last_blocks():

@@ -100,31 +100,14 @@ class PrefixTail:
     fine-tuning the last blocks costs only the tail's forward/backward per epoch on the CPU."""
 
     def __init__(self, backbone: nn.Module, cut: int):
-        from photocull.model.backbones.efficientnet import MULTISCALE_TAPS, _avg_std
-
-        self.bb, self.net, self.cut = backbone, backbone.net, int(cut)
-        self.taps, self.pool = (MULTISCALE_TAPS if backbone.multiscale else ()), _avg_std
+        self.bb, self.cut = backbone, int(cut)
 
     @staticmethod
     def supports(backbone: nn.Module) -> bool:
         return getattr(backbone, "registry_name", "") == "efficientnet_lite0"
 
     def prefix(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        net = self.net
-        h = net.bn1(net.conv_stem(x))
-        taps = []
-        for i, block in enumerate(net.blocks[:self.cut]):
-            h = block(h)
-            if i in self.taps:
-                taps.append(self.pool(h))
-        return h, (torch.cat(taps, 1) if taps else h.new_zeros(len(h), 0))
+        return self.bb.prefix(x, self.cut)
 
     def tail(self, h: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-        net = self.net
-        pooled = [taps] if taps.shape[1] else []
-        for i, block in enumerate(net.blocks[self.cut:], start=self.cut):
-            h = block(h)
-            if i in self.taps:
-                pooled.append(self.pool(h))
-        h = net.bn2(net.conv_head(h)).mean(dim=(2, 3))
-        return torch.cat([h] + pooled, 1) if self.taps else h
+        return self.bb.tail(h, taps, self.cut)

@@ -104,17 +104,34 @@ class EfficientNetLite0(Backbone):
         return {"multiscale": self.multiscale}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        net = self.net
-        if not self.multiscale:
-            return net(x)
-        x = net.bn1(net.conv_stem(x))
-        pooled = []
-        for i, block in enumerate(net.blocks):
-            x = block(x)
-            if i in MULTISCALE_TAPS:
-                pooled.append(_avg_std(x))
-        x = net.bn2(net.conv_head(x))
-        return torch.cat([x.mean(dim=(2, 3))] + pooled, dim=1)
+        return self._pool(*self._blocks(self._stem(x), 0, len(self.net.blocks)))
+
+    def prefix(self, x: torch.Tensor, cut: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stem and ``blocks[:cut]``: the feature map and the pooled multiscale taps met so far
+        (``(N, 0)`` when none), the input of ``tail``."""
+        h, taps = self._blocks(self._stem(x), 0, cut)
+        return h, (torch.cat(taps, 1) if taps else h.new_zeros(len(h), 0))
+
+    def tail(self, h: torch.Tensor, taps: torch.Tensor, cut: int) -> torch.Tensor:
+        """``blocks[cut:]``, head conv and pooling: ``tail(*prefix(x, cut), cut) == forward(x)``."""
+        h, later = self._blocks(h, cut, len(self.net.blocks))
+        return self._pool(h, ([taps] if taps.shape[1] else []) + later)
+
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.bn1(self.net.conv_stem(x))
+
+    def _blocks(self, h: torch.Tensor, start: int, stop: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``blocks[start:stop]``, with the avg+std pooled output of the multiscale taps among them."""
+        taps = []
+        for i in range(start, stop):
+            h = self.net.blocks[i](h)
+            if self.multiscale and i in MULTISCALE_TAPS:
+                taps.append(_avg_std(h))
+        return h, taps
+
+    def _pool(self, h: torch.Tensor, taps: list[torch.Tensor]) -> torch.Tensor:
+        h = self.net.bn2(self.net.conv_head(h)).mean(dim=(2, 3))
+        return torch.cat([h] + taps, dim=1) if taps else h
 
     def gradcam_target_layers(self):
         return [self.net.bn2]
