@@ -71,3 +71,21 @@ def test_overlay_and_colormap(photo):
     assert np.allclose(arr[:, 0, 2], 0.5 * base[:, 0, 2] + 0.5 * 128, atol=1)  # dark blue on the left
     small = overlay_heatmap(photo, cam[::4, ::4], alpha=0.0)  # resized to the image, alpha 0 = original
     assert np.array_equal(np.asarray(small), np.asarray(photo))
+
+
+def test_gradcam_needs_no_matplotlib():
+    """The GUI's heatmap path imports no plotting library (Matplotlib's first-run font cache
+    took 30-65 s)."""
+    import subprocess
+    import sys
+
+    script = ("import sys, torch; from PIL import Image\n"
+              "from photocull.model import create_model\n"
+              "from photocull.model.explain import heatmap\n"
+              "m = create_model(pretrained=False, image_size=64, hidden=(8, 4)).eval()\n"
+              "h = heatmap(m, Image.new('RGB', (96, 64), (90, 120, 60)))\n"
+              "assert h.shape == (64, 96), h.shape\n"
+              "print(sorted(n for n in sys.modules if n.split('.')[0] in ('matplotlib', 'pytorch_grad_cam', 'cv2')))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
