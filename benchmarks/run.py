@@ -24,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from benchmarks import workload
 
@@ -250,116 +252,187 @@ def _ok(value, target, higher_is_better=True) -> str:
     return "yes" if (value >= target if higher_is_better else value <= target) else "**no**"
 
 
-def table(report: dict, key_only: bool = False) -> str:
-    """The results table; ``key_only``: just the headline rows (README's summary)."""
+class Row(NamedTuple):
+    """One line of the results table. ``label`` is formatted with the section's context;
+    ``value`` is a dotted path into the context (``"e.images_per_s"``) or a pair of them (their
+    ratio); no value, no line. ``target``: a key of ``TARGETS``; ``key``: a headline row."""
+
+    label: str
+    value: str | tuple[str, str]
+    fmt: str
+    target: str | None = None
+    higher: bool = True
+    key: bool = False
+
+
+class Section(NamedTuple):
+    """Rows rendered once per context that ``contexts(report)`` yields, in order."""
+
+    contexts: Callable[[dict], list[dict]]
+    rows: tuple[Row, ...]
+
+
+def _get(ctx: dict, path: str):
+    value = ctx
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _present(**paths: str) -> Callable[[dict], list[dict]]:
+    """One context when every results path is there (and not empty or zero): name -> its value."""
+    def contexts(report: dict) -> list[dict]:
+        ctx = {name: _get(report["results"], path) for name, path in paths.items()}
+        return [{**ctx, "report": report}] if all(ctx.values()) else []
+    return contexts
+
+
+def _backends(report: dict) -> list[dict]:
     r = report["results"]
+    return [{"backend": b, "e": r[f"photocull_{b}"], "brisque": _get(r, "brisque.images_per_s"),
+             "laplacian": _get(r, "laplacian.images_per_s")}
+            for b in ("torch", "onnx") if r.get(f"photocull_{b}")]
+
+
+def _accelerator_models(report: dict) -> list[dict]:
+    acc = report["results"].get("accelerator")
+    if not acc:
+        return []
+    return [{"acc": acc, "label": label,
+             "m": {k[len(name) + 1:]: v for k, v in acc.items() if k.startswith(name + "_")}}
+            for name, label in (("default", "default model"), ("vit_b16", "ViT-B/16 (siglip2 base)"))]
+
+
+def _scales(report: dict) -> list[dict]:
+    r = report["results"]
+    counts = sorted(int(k.split("_")[1]) for k in r if k.startswith("scale_") and k.endswith("_photocull"))
+    out = []
+    for n in counts:
+        gui, gui_re = r.get(f"scale_{n}_gui_open"), r.get(f"scale_{n}_gui_reopen")
+        both = bool(gui and gui_re)
+        out.append({"count": n, "e": r[f"scale_{n}_photocull"], "ro": r[f"scale_{n}_reopen"],
+                    "ft": r[f"scale_{n}_first_thumbnail"], "gui": gui if both else None,
+                    "gui_re": gui_re if both else None})
+    return out
+
+
+TABLE = (
+    Section(_backends, (
+        Row("photocull {backend} end-to-end, 24 MP JPEG (images/s)", "e.images_per_s", "{:.2f}",
+            "e2e_images_per_s", key=True),
+        Row("  … ÷ brisque package (×)", ("e.images_per_s", "brisque"), "{:.1f}", "vs_brisque", key=True),
+        Row("  … ÷ Laplacian variance (×)", ("e.images_per_s", "laplacian"), "{:.2f}"),
+        Row("  … peak RSS (MB)", "e.peak_rss_mb", "{:.0f}", "peak_rss_mb", higher=False, key=True),
+        Row("  … model load (s)", "e.model_load_s", "{:.2f}"),
+    )),
+    Section(_present(app="app_analysis_engine", before="app_analysis_separate"), (
+        Row("app flow (onnx): score + thumbnail + reasons/bursts, one decode (images/s)", "app.images_per_s",
+            "{:.2f}", key=True),
+        Row("  … same with the analysis decoding again, as before (images/s)", "before.images_per_s", "{:.2f}"),
+        Row("  … one decode ÷ two decodes (×)", ("app.images_per_s", "before.images_per_s"), "{:.2f}"),
+        Row("  … peak RSS (MB)", "app.peak_rss_mb", "{:.0f}", "peak_rss_mb", higher=False),
+    )),
+    Section(_present(c="camera_analysis_none"), (
+        Row("24 MP JPEG + camera's MPF preview, onnx, score + thumbnail (images/s)", "c.images_per_s", "{:.2f}",
+            "e2e_images_per_s", key=True),
+    )),
+    Section(_present(c="camera_analysis_engine"), (
+        Row("24 MP JPEG + camera's MPF preview, onnx, app flow: score + thumbnail + reasons/bursts (images/s)",
+            "c.images_per_s", "{:.2f}", key=True),
+    )),
+    Section(_present(inf="inference"), (
+        Row("model only, torch eager (images/s)", "inf.torch_images_per_s", "{:.2f}"),
+        Row("model only, ONNX Runtime (images/s)", "inf.onnx_images_per_s", "{:.2f}"),
+        Row("ONNX ÷ torch (×)", "inf.onnx_vs_torch", "{:.2f}", "onnx_vs_torch", key=True),
+        Row("max abs(ONNX − torch) on 0-100, unclipped", "inf.max_abs_diff_0_100", "{:.2e}",
+            "max_abs_diff_0_100", higher=False, key=True),
+    )),
+    Section(_present(base="brisque.images_per_s", b="brisque"), (
+        Row("brisque package, full decode + score (images/s)", "base", "{:.3f}"),
+        Row("  … peak RSS (MB)", "b.peak_rss_mb", "{:.0f}"),
+    )),
+    Section(_present(lap="laplacian.images_per_s"), (
+        Row("Laplacian variance, OpenCV full decode (images/s)", "lap", "{:.2f}"),
+    )),
+    Section(_accelerator_models, (
+        Row("{acc[device]}, model only: {label} at {m[image_size]} px, batch {acc[batch]}, fp16 autocast (images/s)",
+            "m.images_per_s", "{:.1f}", key=True),
+        Row("  … fp32 (images/s)", "m.fp32_images_per_s", "{:.1f}"),
+        Row("  … max abs(fp16 − fp32) on 0-100, unclipped", "m.max_abs_diff_fp16_fp32", "{:.2e}", key=True),
+    )),
+    Section(_present(gpu="cuda_photocull", cores="cpu_cores_photocull"), (
+        # the 40 images/s target is for 2 cores
+        Row("photocull end-to-end, 24 MP JPEG, torch on {gpu[device]} + {report[settings][workers]} decode threads "
+            "(images/s)", "gpu.images_per_s", "{:.1f}", key=True),
+        Row("  … second half of the folder, once warm (images/s)", "gpu.second_half_images_per_s", "{:.1f}",
+            key=True),
+        Row("  … ONNX Runtime on the {report[settings][workers]} CPU cores instead (images/s)",
+            "cores.images_per_s", "{:.1f}", key=True),
+        Row("  … second half of the folder (images/s)", "cores.second_half_images_per_s", "{:.1f}"),
+        Row("  … GPU ÷ CPU cores (×)", ("gpu.images_per_s", "cores.images_per_s"), "{:.2f}", key=True),
+        Row("  … peak RSS, GPU run (MB)", "gpu.peak_rss_mb", "{:.0f}"),
+    )),
+    Section(_present(m="mixed_onnx"), (
+        Row("mixed folder (PNG/WebP/HEIC/DNG) onnx end-to-end (images/s)", "m.images_per_s", "{:.2f}"),
+        Row("  … decode errors", "m.errors", "{:d}"),
+    )),
+    Section(_present(ft="first_thumbnail"), (
+        Row("cold open: scan + first thumbnail (s)", "ft.first_thumbnail_s", "{:.3f}", "first_thumbnail_s",
+            higher=False),
+        Row("cold open: first screen of {ft[screen]} thumbnails (s)", "ft.first_screen_s", "{:.3f}"),
+    )),
+    Section(_present(ro="reopen"), (
+        Row("warm re-open: scan + all scores from cache (s)", "ro.reopen_scores_s", "{:.3f}", "reopen_s",
+            higher=False),
+        Row("warm re-open: + all thumbnails from cache (s)", "ro.reopen_all_thumbnails_s", "{:.3f}"),
+    )),
+    Section(_scales, (
+        Row("{count} photos: end-to-end onnx + analysis (images/s)", "e.images_per_s", "{:.2f}"),
+        Row("{count} photos: peak RSS while scoring (MB)", "e.peak_rss_mb", "{:.0f}", "peak_rss_mb",
+            higher=False, key=True),
+        Row("{count} photos: cold scan + first thumbnail (s)", "ft.first_thumbnail_s", "{:.3f}",
+            "first_thumbnail_s", higher=False, key=True),
+        Row("{count} photos: warm re-open, scan + all scores (s)", "ro.reopen_scores_s", "{:.3f}", "reopen_s",
+            higher=False, key=True),
+        Row("{count} photos: warm re-open, + first screen of thumbnails (s)", "ro.reopen_first_screen_s", "{:.3f}"),
+        Row("{count} photos: re-open peak RSS (MB)", "ro.peak_rss_mb", "{:.0f}", "peak_rss_mb", higher=False),
+        Row("{count} photos: GUI, first open, first thumbnail shown (s)", "gui.first_thumbnail_s", "{:.3f}",
+            "first_thumbnail_s", higher=False, key=True),
+        Row("{count} photos: GUI, first open, every photo scored (images/s)", ("gui.scored", "gui.all_scores_s"),
+            "{:.2f}"),
+        Row("{count} photos: GUI, first open, peak RSS while scoring (MB)", "gui.peak_rss_mb", "{:.0f}",
+            "peak_rss_mb", higher=False, key=True),
+        Row("{count} photos: GUI, re-open, first thumbnail shown (s)", "gui_re.first_thumbnail_s", "{:.3f}",
+            "first_thumbnail_s", higher=False),
+        Row("{count} photos: GUI, re-open, every score shown (s)", "gui_re.all_scores_s", "{:.3f}", "reopen_s",
+            higher=False, key=True),
+        Row("{count} photos: GUI, re-open, capture dates read too (s)", "gui_re.folder_done_s", "{:.3f}"),
+        Row("{count} photos: GUI, re-open, peak RSS (MB)", "gui_re.peak_rss_mb", "{:.0f}", "peak_rss_mb",
+            higher=False, key=True),
+    )),
+)
+
+
+def _value(ctx: dict, spec: str | tuple[str, str]):
+    if isinstance(spec, str):
+        return _get(ctx, spec)
+    num, den = (_get(ctx, path) for path in spec)
+    return num / den if num is not None and den else None
+
+
+def table(report: dict, key_only: bool = False) -> str:
+    """The results table (``TABLE``); ``key_only``: just the headline rows (README's summary)."""
     rows = [("measure", "value", "target", "met")]
-
-    def add(label, value, fmt, target=None, higher=True, key=False):
-        if value is None or (key_only and not key):
-            return
-        rows.append((label, fmt.format(value), "" if target is None else ("≥ " if higher else "≤ ") + f"{target:g}",
-                     "" if target is None else _ok(value, target, higher)))
-
-    base = r.get("brisque", {}).get("images_per_s")
-    lap = r.get("laplacian", {}).get("images_per_s")
-    for backend in ("torch", "onnx"):
-        e = r.get(f"photocull_{backend}")
-        if not e:
-            continue
-        add(f"photocull {backend} end-to-end, 24 MP JPEG (images/s)", e["images_per_s"], "{:.2f}",
-            TARGETS["e2e_images_per_s"], key=True)
-        if base:
-            add("  … ÷ brisque package (×)", e["images_per_s"] / base, "{:.1f}", TARGETS["vs_brisque"], key=True)
-        if lap:
-            add("  … ÷ Laplacian variance (×)", e["images_per_s"] / lap, "{:.2f}")
-        add("  … peak RSS (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"], higher=False, key=True)
-        add("  … model load (s)", e["model_load_s"], "{:.2f}")
-    app, before = r.get("app_analysis_engine"), r.get("app_analysis_separate")
-    if app and before:
-        add("app flow (onnx): score + thumbnail + reasons/bursts, one decode (images/s)", app["images_per_s"],
-            "{:.2f}", key=True)
-        add("  … same with the analysis decoding again, as before (images/s)", before["images_per_s"], "{:.2f}")
-        add("  … one decode ÷ two decodes (×)", app["images_per_s"] / before["images_per_s"], "{:.2f}")
-        add("  … peak RSS (MB)", app["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"], higher=False)
-    for how, label in (("none", "score + thumbnail"), ("engine", "app flow: score + thumbnail + reasons/bursts")):
-        c = r.get(f"camera_analysis_{how}")
-        if c:
-            add(f"24 MP JPEG + camera's MPF preview, onnx, {label} (images/s)", c["images_per_s"], "{:.2f}",
-                TARGETS["e2e_images_per_s"] if how == "none" else None, key=True)
-    inf = r.get("inference")
-    if inf:
-        add("model only, torch eager (images/s)", inf["torch_images_per_s"], "{:.2f}")
-        add("model only, ONNX Runtime (images/s)", inf["onnx_images_per_s"], "{:.2f}")
-        add("ONNX ÷ torch (×)", inf["onnx_vs_torch"], "{:.2f}", TARGETS["onnx_vs_torch"], key=True)
-        add("max abs(ONNX − torch) on 0-100, unclipped", inf["max_abs_diff_0_100"], "{:.2e}",
-            TARGETS["max_abs_diff_0_100"], higher=False, key=True)
-    if base:
-        add("brisque package, full decode + score (images/s)", base, "{:.3f}")
-        add("  … peak RSS (MB)", r["brisque"]["peak_rss_mb"], "{:.0f}")
-    if lap:
-        add("Laplacian variance, OpenCV full decode (images/s)", lap, "{:.2f}")
-    acc = r.get("accelerator")
-    if acc:
-        for name, label in (("default", "default model"), ("vit_b16", "ViT-B/16 (siglip2 base)")):
-            add(f"{acc['device']}, model only: {label} at {acc[name + '_image_size']} px, batch {acc['batch']}, "
-                "fp16 autocast (images/s)", acc[f"{name}_images_per_s"], "{:.1f}", key=True)
-            add("  … fp32 (images/s)", acc.get(f"{name}_fp32_images_per_s"), "{:.1f}")
-            add("  … max abs(fp16 − fp32) on 0-100, unclipped", acc.get(f"{name}_max_abs_diff_fp16_fp32"), "{:.2e}",
-                key=True)
-    gpu, cores = r.get("cuda_photocull"), r.get("cpu_cores_photocull")
-    if gpu and cores:
-        n = report["settings"]["workers"]
-        add(f"photocull end-to-end, 24 MP JPEG, torch on {gpu['device']} + {n} decode threads (images/s)",
-            gpu["images_per_s"], "{:.1f}", key=True)  # the 40 images/s target is for 2 cores
-        add("  … second half of the folder, once warm (images/s)", gpu.get("second_half_images_per_s"), "{:.1f}", key=True)
-        add(f"  … ONNX Runtime on the {n} CPU cores instead (images/s)", cores["images_per_s"], "{:.1f}", key=True)
-        add("  … second half of the folder (images/s)", cores.get("second_half_images_per_s"), "{:.1f}")
-        add("  … GPU ÷ CPU cores (×)", gpu["images_per_s"] / cores["images_per_s"], "{:.2f}", key=True)
-        add("  … peak RSS, GPU run (MB)", gpu["peak_rss_mb"], "{:.0f}")
-    m = r.get("mixed_onnx")
-    if m:
-        add("mixed folder (PNG/WebP/HEIC/DNG) onnx end-to-end (images/s)", m["images_per_s"], "{:.2f}")
-        add("  … decode errors", m["errors"], "{:d}")
-    ft = r.get("first_thumbnail")
-    if ft:
-        add("cold open: scan + first thumbnail (s)", ft["first_thumbnail_s"], "{:.3f}", TARGETS["first_thumbnail_s"],
-            higher=False)
-        add(f"cold open: first screen of {ft['screen']} thumbnails (s)", ft["first_screen_s"], "{:.3f}")
-    ro = r.get("reopen")
-    if ro:
-        add("warm re-open: scan + all scores from cache (s)", ro["reopen_scores_s"], "{:.3f}", TARGETS["reopen_s"],
-            higher=False)
-        add("warm re-open: + all thumbnails from cache (s)", ro["reopen_all_thumbnails_s"], "{:.3f}")
-    for key in sorted((k for k in r if k.endswith("_photocull") and k.startswith("scale_")),
-                      key=lambda k: int(k.split("_")[1])):
-        count = int(key.split("_")[1])
-        e, ro, ft = r[key], r[f"scale_{count}_reopen"], r[f"scale_{count}_first_thumbnail"]
-        add(f"{count} photos: end-to-end onnx + analysis (images/s)", e["images_per_s"], "{:.2f}")
-        add(f"{count} photos: peak RSS while scoring (MB)", e["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"],
-            higher=False, key=True)
-        add(f"{count} photos: cold scan + first thumbnail (s)", ft["first_thumbnail_s"], "{:.3f}",
-            TARGETS["first_thumbnail_s"], higher=False, key=True)
-        add(f"{count} photos: warm re-open, scan + all scores (s)", ro["reopen_scores_s"], "{:.3f}",
-            TARGETS["reopen_s"], higher=False, key=True)
-        add(f"{count} photos: warm re-open, + first screen of thumbnails (s)", ro["reopen_first_screen_s"], "{:.3f}")
-        add(f"{count} photos: re-open peak RSS (MB)", ro["peak_rss_mb"], "{:.0f}", TARGETS["peak_rss_mb"],
-            higher=False)
-        gui, gui_re = r.get(f"scale_{count}_gui_open"), r.get(f"scale_{count}_gui_reopen")
-        if gui and gui_re:
-            add(f"{count} photos: GUI, first open, first thumbnail shown (s)", gui["first_thumbnail_s"], "{:.3f}",
-                TARGETS["first_thumbnail_s"], higher=False, key=True)
-            add(f"{count} photos: GUI, first open, every photo scored (images/s)",
-                gui["scored"] / gui["all_scores_s"], "{:.2f}")
-            add(f"{count} photos: GUI, first open, peak RSS while scoring (MB)", gui["peak_rss_mb"], "{:.0f}",
-                TARGETS["peak_rss_mb"], higher=False, key=True)
-            add(f"{count} photos: GUI, re-open, first thumbnail shown (s)", gui_re["first_thumbnail_s"], "{:.3f}",
-                TARGETS["first_thumbnail_s"], higher=False)
-            add(f"{count} photos: GUI, re-open, every score shown (s)", gui_re["all_scores_s"], "{:.3f}",
-                TARGETS["reopen_s"], higher=False, key=True)
-            add(f"{count} photos: GUI, re-open, capture dates read too (s)", gui_re.get("folder_done_s"), "{:.3f}")
-            add(f"{count} photos: GUI, re-open, peak RSS (MB)", gui_re["peak_rss_mb"], "{:.0f}",
-                TARGETS["peak_rss_mb"], higher=False, key=True)
+    for section in TABLE:
+        for ctx in section.contexts(report):
+            for row in section.rows:
+                value = None if key_only and not row.key else _value(ctx, row.value)
+                if value is None:
+                    continue
+                target = None if row.target is None else TARGETS[row.target]
+                rows.append((row.label.format(**ctx), row.fmt.format(value),
+                             "" if target is None else ("≥ " if row.higher else "≤ ") + f"{target:g}",
+                             "" if target is None else _ok(value, target, row.higher)))
     widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
