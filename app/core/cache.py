@@ -291,8 +291,16 @@ class Cache:
     # ----------------------------------------------------------- moves
     def move_path(self, old: str | os.PathLike, new: str | os.PathLike) -> None:
         """Carry everything cached for ``old`` over to ``new`` (after the file was moved)."""
-        old_key, new_key = path_key(old), path_key(new)
+        self.move_paths([(old, new)])
+
+    def move_paths(self, moves: Iterable[tuple[str | os.PathLike, str | os.PathLike]]) -> None:
+        """:meth:`move_path` for ``(old, new)`` pairs, in order, in one transaction. In each table
+        what ``old`` holds replaces what ``new`` held; where ``old`` holds nothing, ``new`` keeps
+        its rows (so putting back a file whose entries were never carried loses nothing)."""
+        pairs = [(path_key(old), path_key(new)) for old, new in moves]
         with self._tx() as conn:
-            for table in _TABLES:
-                conn.execute(f"DELETE FROM {table} WHERE path = ?", (new_key,))
-                conn.execute(f"UPDATE {table} SET path = ? WHERE path = ?", (new_key, old_key))
+            for old_key, new_key in pairs:
+                for table in _TABLES:
+                    conn.execute(f"DELETE FROM {table} WHERE path = ? AND EXISTS "
+                                 f"(SELECT 1 FROM {table} WHERE path = ?)", (new_key, old_key))
+                    conn.execute(f"UPDATE {table} SET path = ? WHERE path = ?", (new_key, old_key))

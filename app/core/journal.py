@@ -496,8 +496,10 @@ def recover(folder: str | os.PathLike) -> list[UndoReport]:
 
 def output_dirs(folder: str | os.PathLike) -> set[str]:
     """The names (casefolded) of ``folder``'s Keep/Reject folders that hold photocull's own
-    output: a batch not undone put files there. The scan skips them, so sorted copies or moved
-    photos do not come back as new photos. Unreadable journals count as not ours."""
+    copies: a copy batch not undone put them there. The scan skips them, so the copies do not
+    come back as duplicate photos. (Moved photos are the photos themselves: they are scanned
+    where they now are, and their cache entries moved with them.) Unreadable journals count as
+    not ours."""
     names: set[str] = set()
     targets = {name.casefold() for name in TARGET_DIRS.values()}
     for journal in journals(folder):
@@ -505,7 +507,7 @@ def output_dirs(folder: str | os.PathLike) -> set[str]:
             data = _load(journal)
         except JournalError:
             continue
-        if data["state"] == "undone":
+        if data["state"] == "undone" or data["mode"] != "copy":
             continue
         for op in data["ops"]:
             top = op["dst"].split("/", 1)[0].casefold()

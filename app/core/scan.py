@@ -47,6 +47,7 @@ __all__ = [
     "is_photo_name",
     "is_raw",
     "display_path",
+    "relative_display",
 ]
 
 JPEG_EXTS = frozenset({".jpg", ".jpeg", ".jpe"})
@@ -93,6 +94,14 @@ def is_photo_name(name: str) -> bool:
 def display_path(path: str | os.PathLike) -> str:
     """A printable form of a path: undecodable bytes shown as ``\\xNN``."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def relative_display(path: str | os.PathLike, root: str | os.PathLike) -> str:
+    """``path`` relative to ``root`` when inside it, printable (see :func:`display_path`)."""
+    try:
+        return display_path(Path(path).relative_to(root))
+    except ValueError:
+        return display_path(path)
 
 
 def _sort_key(name: str) -> tuple[str, bytes]:

@@ -20,16 +20,16 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from photocull.app.core import decode, engine, export, journal, thumbs, xmp
+from photocull.app.core import decode, engine, export, organise, thumbs
 from photocull.app.core.cache import Cache
-from photocull.app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision, Labels
+from photocull.app.core.decisions import Decision
 from photocull.app.core.scan import PhotoItem, scan_folder
-from photocull.app.core.session import PICK, Entry
+from photocull.app.core.session import Entry
 
 from .settings import Settings
 from .workers import Cancelled, pil_to_qimage
 
-__all__ = ["Backend", "heat_layer", "results_for_export"]
+__all__ = ["Backend", "heat_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +49,6 @@ def heat_layer(cam: np.ndarray) -> Image.Image:
     cam = np.clip(np.nan_to_num(cam.astype(np.float32)), 0.0, 1.0)
     alpha = (np.clip(cam * 1.6, 0.0, 1.0) ** 0.7 * 255).astype(np.uint8)
     return Image.fromarray(np.dstack([jet(cam), alpha]), "RGBA")
-
-
-def results_for_export(entries: list[Entry], labels: Labels = Labels()) -> list[CullResult]:
-    """The photographer's decisions as engine ``CullResult``s: pick -> keep, reject -> reject, else review."""
-    out = []
-    for e in entries:
-        if e.flag == PICK:
-            verdict, reason, label = KEEP, "picked in photocull", labels.keep
-        elif e.flag == REJECT:
-            verdict, reason, label = REJECT, "rejected in photocull", labels.reject
-        else:
-            verdict, reason, label = REVIEW, (f"not decided: {e.error}" if e.failed else "not decided"), None
-        out.append(CullResult(e.path, e.score, verdict, reason, Decision(e.flag, e.stars, label)))
-    return out
 
 
 class Backend:
@@ -236,46 +222,38 @@ class Backend:
     # -- export (worker job) -------------------------------------------------
     def export_job(self, folder: Path, entries: list[Entry], companions: dict[Path, list[Path]],
                    lists_dir: str | None, xmp_naming: str | None, organize: str | None):
-        """Job yielding human-readable report lines; organize moves carry cached data to the new paths."""
-        results = results_for_export(entries)
+        """Job yielding human-readable report lines (:mod:`photocull.app.core.organise`: the
+        CLI's code path; one photo that fails is reported and the others go on)."""
+        results = organise.results_from_entries(entries)
 
         def job(cancel: threading.Event):
             if lists_dir:
                 written = export.write_lists(results, lists_dir)
                 yield ("log", "lists written: " + ", ".join(str(p) for p in written.values()))
             if xmp_naming:
-                n = 0
-                for r in results:
-                    if cancel.is_set():
-                        raise Cancelled
-                    try:
-                        if xmp.write_decision(r.path, r.decision, xmp_naming, companions.get(r.path, ())):
-                            n += 1
-                    except xmp.XmpError as exc:
-                        yield ("error", f"sidecar of {r.path.name} not written: {exc}")
-                yield ("log", f"{n} XMP sidecar(s) written ({xmp_naming} naming)")
+                rep = organise.write_sidecars(results, xmp_naming, companions, cancel)
+                for err in rep.errors:
+                    yield ("error", err.describe(folder))
+                if rep.cancelled:
+                    raise Cancelled
+                yield ("log", f"{rep.written} XMP sidecar(s) written ({xmp_naming} naming)")
             if organize:
-                report = journal.organize(folder, results, companions, mode=organize)
-                if organize == "move":
-                    for src, dst in report.done:
-                        self.cache.move_path(src, dst)
-                for src, why in report.skipped:
-                    yield ("error", f"{src.name} not {organize}d: {why}")
-                yield ("log", f"{len(report.done)} file(s) {organize}d into Keep/ and Reject/"
-                              + (f" (journal {report.journal.name})" if report.journal else ""))
-                yield ("reload", organize == "move" and bool(report.done))
+                rep = organise.organise(folder, results, companions, organize, self.cache)
+                for err in rep.errors:
+                    yield ("error", err.describe(folder))
+                batch = rep.batch
+                yield ("log", f"{len(batch.done)} file(s) {organize}d into Keep/ and Reject/"
+                              + (f" (journal {batch.journal.name})" if batch.journal else ""))
+                yield ("reload", organize == "move" and bool(batch.done))
 
         return job
 
     def undo_move_job(self, folder: Path):
         def job(cancel: threading.Event):
-            rep = journal.undo(folder)
+            rep = organise.undo(folder, self.cache)
             if rep.journal is None:
                 yield ("log", "nothing to undo: no Keep/Reject batch in this folder")
                 return
-            if rep.mode == "move":
-                for moved_from, back_to in rep.restored:
-                    self.cache.move_path(moved_from, back_to)
             for p in rep.problems:
                 yield ("error", p)
             yield ("log", f"undone: {len(rep.restored)} file(s) put back, {len(rep.removed)} copy(ies) removed")

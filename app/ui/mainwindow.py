@@ -540,6 +540,8 @@ class MainWindow(QMainWindow):
         """The photos a decision applies to: the detail photo, else the selection, else the current one."""
         if self.stack.currentWidget() is self.detail and self.detail.entry is not None:
             return [self.detail.entry]
+        if self.stack.currentWidget() is self.compare and self.compare.active_entry is not None:
+            return [self.model.session.get(self.compare.active_entry.path)]
         rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
         if rows:
             return [self.proxy.entry_at(r) for r in rows]
@@ -621,6 +623,9 @@ class MainWindow(QMainWindow):
         self.model.refresh(changed)
         if self.stack.currentWidget() is self.detail:
             self.detail.update_entry()
+        elif self.stack.currentWidget() is self.compare:
+            for p in changed:
+                self.compare.update_entry(session.get(p))
         elif len(changed) == 1:
             self.select_path(changed[0])
         self._update_status()
@@ -665,8 +670,9 @@ class MainWindow(QMainWindow):
     def _ensure_detail_worker(self) -> DetailWorker:
         if self._detail_worker is None:
             b = self.backend
-            w = DetailWorker(b.load_detail, b.read_exif, b.heatmap)
+            w = DetailWorker(b.load_detail, b.read_exif, b.heatmap, b.load_full)
             w.image_ready.connect(self._on_detail_image)
+            w.full_ready.connect(self._on_detail_full)
             w.heatmap_ready.connect(self._on_detail_heatmap)
             w.failed.connect(self._on_detail_failed)
             self._detail_worker = w
@@ -698,6 +704,10 @@ class MainWindow(QMainWindow):
     def _on_detail_image(self, rid: int, image: QImage, exif: dict) -> None:
         if rid == self._detail_request:
             self.detail.set_image(image, exif)
+
+    def _on_detail_full(self, rid: int, image: QImage) -> None:
+        if rid == self._detail_request:
+            self.detail.set_full_image(image)
 
     def _on_detail_heatmap(self, rid: int, image: QImage) -> None:
         if rid == self._detail_request:

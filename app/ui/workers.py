@@ -223,7 +223,8 @@ class ThumbnailLoader(QObject):
 
 
 class DetailWorker(QObject):
-    """Long-lived worker for the detail view: big image, EXIF, then the Grad-CAM heatmap.
+    """Long-lived worker for the detail view: big image, EXIF, the Grad-CAM heatmap, then the
+    full-resolution decode that the loupe zooms into (``load_full``, when given).
 
     The GUI calls :meth:`submit`; only the newest request is worked on (arrow
     keys held down never queue a backlog). The explainer (which loads the model
@@ -232,14 +233,17 @@ class DetailWorker(QObject):
 
     image_ready = Signal(int, QImage, object)  # request id, image, exif dict
     heatmap_ready = Signal(int, QImage)  # request id, heat colour image (same size as image)
+    full_ready = Signal(int, QImage)  # request id, the photo at full resolution
     failed = Signal(int, str)
     finished = Signal()
     _wake = Signal()
 
     def __init__(self, load_image: Callable[[Path], Image.Image], read_exif: Callable[[Path], dict],
-                 make_heatmap: Callable[[Image.Image], Image.Image]):
+                 make_heatmap: Callable[[Image.Image], Image.Image],
+                 load_full: Callable[[Path], Image.Image] | None = None):
         super().__init__()
         self._load_image, self._read_exif, self._make_heatmap = load_image, read_exif, make_heatmap
+        self._load_full = load_full
         self._lock = threading.Lock()
         self._request: tuple[int, Path, bool] | None = None
         self._stop = False
@@ -277,6 +281,10 @@ class DetailWorker(QObject):
                 exif["_heatmap_s"] = time.perf_counter() - t0
                 if self._latest(rid):
                     self.heatmap_ready.emit(rid, pil_to_qimage(heat))
+            if self._load_full is not None and self._latest(rid):
+                full = self._load_full(path)
+                if full.size != img.size and self._latest(rid):
+                    self.full_ready.emit(rid, pil_to_qimage(full))
         except Exception:  # noqa: BLE001 - shown in the log dock and the view
             self.failed.emit(rid, traceback.format_exc())
 

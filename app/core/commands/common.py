@@ -19,7 +19,7 @@ from pathlib import Path
 
 from photocull.app.core.cache import Cache
 from photocull.app.core.engine import Scorer, ScoreResult, default_workers, score_items
-from photocull.app.core.scan import display_path, scan_folder
+from photocull.app.core.scan import display_path, relative_display, scan_folder
 from photocull.model.scoring import BACKENDS
 
 __all__ = [
@@ -80,14 +80,6 @@ def load_scorer_from_args(args: argparse.Namespace, backend: str | None = None) 
         if more:
             logging.getLogger(__name__).info("model load error in full: %s", exc)
         raise CommandError(f"cannot load the model: {lines[0]}{more}") from None
-
-
-def relative_display(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` when inside it, printable (see ``scan.display_path``)."""
-    try:
-        return display_path(Path(path).relative_to(root))
-    except ValueError:
-        return display_path(path)
 
 
 def run_scoring(args: argparse.Namespace, scorer: Scorer | None = None,

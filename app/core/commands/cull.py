@@ -20,11 +20,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
-from photocull.app.core import export, journal, xmp
+from photocull.app.core import export, journal, organise
 from photocull.app.core.analysis import burst_groups
 from photocull.app.core.bursts import MAX_GAP_S, cull_best_of_burst
+from photocull.app.core.cache import Cache
 from photocull.app.core.commands.common import (
     CommandError,
     add_scoring_args,
@@ -110,6 +112,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _cache(args):
+    """The cache that moves carry along (none with ``--no-cache``)."""
+    return nullcontext() if args.no_cache else Cache()
+
+
 def run(args) -> int:
     if args.best_of_burst and args.keep_top is not None:
         raise CommandError("--best-of-burst combines with --threshold, not with --keep-top")
@@ -119,7 +126,8 @@ def run(args) -> int:
     if not folder.is_dir():
         raise CommandError(f"not a folder: {display_path(args.folder)}")
     try:  # a batch killed mid-way is rolled back before anything is scanned
-        recovered = journal.recover(folder)
+        with _cache(args) if journal.journals(folder) else nullcontext() as cache:
+            recovered = organise.recover(folder, cache)
     except journal.JournalError as e:
         raise CommandError(str(e)) from None
     for rec in recovered:
@@ -171,29 +179,24 @@ def run(args) -> int:
         print(f"json: {display_path(export.write_json(results, args.json, reasons))}")
 
     if args.xmp:
-        n, failed = 0, []
-        for r in results:
-            try:
-                if xmp.write_decision(r.path, r.decision, args.xmp_naming, companions.get(r.path, ())):
-                    n += 1
-            except (xmp.XmpError, OSError) as e:
-                failed.append(f"{relative_display(r.path, folder)}: {e}")
-        print(f"xmp: {n} sidecars written ({args.xmp_naming} naming)")
-        for line in failed:
-            print(f"photocull: warning: sidecar left unchanged: {line}", file=sys.stderr)
+        sidecars = organise.write_sidecars(results, args.xmp_naming, companions)
+        print(f"xmp: {sidecars.written} sidecars written ({args.xmp_naming} naming)")
+        for err in sidecars.errors:
+            print(f"photocull: warning: {err.describe(folder)}", file=sys.stderr)
 
     if sorting:
         mode, verb = ("move", "moved") if args.move else ("copy", "copied")
         try:
-            rep = journal.organize(folder, results, companions, mode=mode)
+            with _cache(args) as cache:
+                rep = organise.organise(folder, results, companions, mode, cache)
         except journal.JournalError as e:  # incl. CrossDeviceError: refused before any move
             raise CommandError(str(e)) from None
         except OSError as e:
             raise CommandError(f"{mode} stopped: {e}; the files already {verb} are put back by: "
                                f"photocull undo {display_path(folder)}") from None
-        print(f"{verb} {len(rep.done)} files into Keep/ and Reject/")
-        for src, why in rep.skipped:
-            print(f"  not {verb}: {relative_display(src, folder)}: {why}")
-        if rep.journal is not None:
-            print(f"journal: {display_path(rep.journal)}  (undo: photocull undo {display_path(folder)})")
+        print(f"{verb} {len(rep.batch.done)} files into Keep/ and Reject/")
+        for err in rep.errors:
+            print(f"  {err.describe(folder)}")
+        if rep.batch.journal is not None:
+            print(f"journal: {display_path(rep.batch.journal)}  (undo: photocull undo {display_path(folder)})")
     return 0

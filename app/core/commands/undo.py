@@ -2,7 +2,8 @@
 
 Files go back to their original paths (an interrupted batch is rolled back the
 same way); nothing is overwritten, and a file changed since it was moved is
-left where it is and reported. Run it again to revert the batch before.
+left where it is and reported. Cached scores, decisions and analyses move back
+with the photos. Run it again to revert the batch before.
 
 Exit codes: 0 reverted, 1 nothing to undo or something could not be restored,
 2 not a folder / unreadable journal.
@@ -11,10 +12,12 @@ Exit codes: 0 reverted, 1 nothing to undo or something could not be restored,
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
-from photocull.app.core import journal
+from photocull.app.core import journal, organise
+from photocull.app.core.cache import Cache
 from photocull.app.core.scan import display_path
 
 __all__ = ["register", "run"]
@@ -33,11 +36,20 @@ def run(args) -> int:
     if not folder.is_dir():
         print(f"undo: not a folder: {display_path(folder)}", file=sys.stderr)
         return 2
+    try:  # the photos go back even when the cache cannot be opened
+        cache = Cache()
+    except (sqlite3.Error, OSError) as e:
+        print(f"undo: warning: the cache cannot be opened ({e}); its entries stay at the sorted paths",
+              file=sys.stderr)
+        cache = None
     try:
-        rep = journal.undo(folder)
+        rep = organise.undo(folder, cache)
     except journal.JournalError as e:
         print(f"undo: {e}", file=sys.stderr)
         return 2
+    finally:
+        if cache is not None:
+            cache.close()
     if rep.journal is None:
         print(f"nothing to undo in {display_path(folder)}")
         return 1
