@@ -70,8 +70,10 @@ def test_keep_top_lists_csv_json(shoot, fake_scorer, tmp_path, capsys):
 def test_threshold_xmp_pair_goes_to_raw_and_merges(shoot, fake_scorer, capsys):
     code, out, err = run(["cull", shoot, "--threshold", "60", "--xmp", "--xmp-naming", "replace"], capsys)
     assert code == 0, err
-    assert "2 keep, 3 reject, 1 need review" in out and "xmp: 5 sidecars written" in out
-    assert xmp.read_sidecar(shoot / "a.xmp") == {"rating": 5, "label": "Green"}  # the pair's sidecar (RAW)
+    assert "2 keep, 3 reject, 1 need review, left 0 of yours alone, kept 1 of your labels" in out
+    assert "xmp: 5 sidecars written" in out
+    # the pair's sidecar (RAW's): auto-cull's rating, the photographer's own Blue label kept
+    assert xmp.read_sidecar(shoot / "a.xmp") == {"rating": 5, "label": "Blue"}
     assert b'dc:format="x"' in (shoot / "a.xmp").read_bytes()
     assert xmp.read_sidecar(shoot / "b.xmp") == {"rating": 4, "label": "Green"}
     assert xmp.read_sidecar(shoot / "sub" / "c.xmp") == {"rating": -1, "label": "Red"}
@@ -79,7 +81,8 @@ def test_threshold_xmp_pair_goes_to_raw_and_merges(shoot, fake_scorer, capsys):
     code, out, err = run(["cull", shoot, "--threshold", "60", "--xmp", "--xmp-naming", "append",
                           "--keep-label", "purple", "--reject-label", "none"], capsys)
     assert code == 0
-    assert xmp.read_sidecar(shoot / "a.CR2.xmp") == {"rating": 5, "label": "Purple"}
+    assert xmp.read_sidecar(shoot / "a.CR2.xmp") == {"rating": 5, "label": None}  # Blue is theirs
+    assert xmp.read_sidecar(shoot / "b.jpg.xmp") == {"rating": 4, "label": "Purple"}
     assert xmp.read_sidecar(shoot / "d.jpg.xmp") == {"rating": -1, "label": None}
 
 

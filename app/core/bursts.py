@@ -149,7 +149,7 @@ def cull_best_of_burst(results, bursts: dict[Path, BurstInfo], threshold: float 
         else:
             verdict = KEEP
             reason = f"single shot, score {score:.1f}" + (f" >= {threshold:g}" if threshold is not None else "")
-        decision = (Decision("pick", stars_for_score(score), labels.keep) if verdict == KEEP
-                    else Decision("reject", 0, labels.reject))
+        decision = (Decision("pick", stars_for_score(score), labels.keep, auto=True) if verdict == KEEP
+                    else Decision("reject", 0, labels.reject, auto=True))
         out.append(CullResult(Path(r.path), score, verdict, reason, decision))
     return out

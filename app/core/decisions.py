@@ -33,14 +33,19 @@ score                 stars
 
 Label names are free text in XMP; the colour names Lightroom, darktable and
 Capture One agree on are ``Red``, ``Yellow``, ``Green``, ``Blue``, ``Purple``.
+
+The photographer's own decisions win (:func:`keep_manual`): a flag or stars (their
+"rating") or a colour label they set, here or in another tool (read in by
+:func:`decision_from_xmp`: ``xmp:Rating`` -1 rejected, 1-5 stars, 0 or absent
+unrated), is never changed by auto-cull unless it is asked to overwrite them.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -61,6 +66,9 @@ __all__ = [
     "parse_fraction",
     "cull_top",
     "cull_threshold",
+    "decision_from_xmp",
+    "Protected",
+    "keep_manual",
 ]
 
 # Flag values (same strings as photocull.app.core.session and the decisions stored in the cache).
@@ -104,6 +112,9 @@ class Decision:
     flag: str = UNFLAGGED
     stars: int = 0
     label: str | None = None
+    # proposed by auto-cull, not set by the photographer (written to XMP with photocull's mark,
+    # see photocull.app.core.xmp); not part of the decision's value
+    auto: bool = field(default=False, compare=False)
 
     def __post_init__(self):
         if self.flag not in FLAGS:
@@ -170,9 +181,9 @@ def parse_fraction(text: str | float) -> float:
 
 def _decision(verdict: str, score: float | None, labels: Labels) -> Decision:
     if verdict == KEEP:
-        return Decision(PICK, stars_for_score(score), labels.keep)
+        return Decision(PICK, stars_for_score(score), labels.keep, auto=True)
     if verdict == REJECT:
-        return Decision(REJECT, 0, labels.reject)
+        return Decision(REJECT, 0, labels.reject, auto=True)
     return Decision()
 
 
@@ -235,3 +246,92 @@ def cull_threshold(results: Iterable[ScoredLike], threshold: float, labels: Labe
     for r in failed:
         out[id(r)] = _review(r)
     return _in_input_order(results, out)
+
+
+def decision_from_xmp(rating: int | None, label: str | None) -> Decision:
+    """A decision from another tool's ``xmp:Rating`` / ``xmp:Label`` (Lightroom / darktable meaning:
+    -1 rejected, 1-5 stars, 0 or absent unrated; any other rating is ignored). Colour names are
+    spelled as :data:`LABEL_COLOURS`; other labels are kept as written."""
+    label = (label or "").strip() or None
+    for colour in LABEL_COLOURS:
+        if label is not None and label.lower() == colour.lower():
+            label = colour
+    if rating == -1:
+        return Decision(REJECT, 0, label)
+    return Decision(UNFLAGGED, rating if rating is not None and 1 <= rating <= 5 else 0, label)
+
+
+def _theirs(d: Decision) -> tuple[str, ...]:
+    """The fields ("rating": flag or stars, "label") a decision sets."""
+    return (("rating",) if d.flag != UNFLAGGED or d.stars else ()) + (("label",) if d.label is not None else ())
+
+
+def _describe(d: Decision) -> str:
+    parts = {PICK: ["picked"], REJECT: ["rejected"]}.get(d.flag, [])
+    if d.stars:
+        parts.append(f"{d.stars}\u2605")
+    if d.label is not None:
+        parts.append(f"label {d.label}")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Protected:
+    """Auto-cull's proposal with the photographer's decisions put back (:func:`keep_manual`)."""
+
+    results: list[CullResult]  # one per photo, input order: what to apply, list, write and sort
+    theirs: dict[Path, tuple[str, ...]]  # photos left alone -> fields kept ("rating", "label")
+
+    @property
+    def left_alone(self) -> list[Path]:
+        """Photos whose verdict is the photographer's (their flag or stars kept)."""
+        return [p for p, fields in self.theirs.items() if "rating" in fields]
+
+    @property
+    def labels_kept(self) -> list[Path]:
+        """Photos that got auto-cull's verdict but kept the photographer's label."""
+        return [p for p, fields in self.theirs.items() if fields == ("label",)]
+
+    def to_write(self) -> list[CullResult]:
+        """The results as XMP should get them: auto-cull's fields only, the photographer's left out
+        (so a sidecar keeps the rating and label another tool wrote)."""
+        out = []
+        for r in self.results:
+            fields = self.theirs.get(Path(r.path), ())
+            if "rating" in fields:  # the photographer's verdict: nothing of auto-cull's to write
+                r = replace(r, decision=Decision())
+            elif fields:  # their label: auto-cull's flag and stars only
+                r = replace(r, decision=replace(r.decision, label=None))
+            out.append(r)
+        return out
+
+
+def keep_manual(results: Iterable[CullResult], manual: Mapping[Path, Decision],
+                overwrite: bool = False) -> Protected:
+    """The rule "auto never overrides manual", shared by the CLI and the GUI.
+
+    ``manual``: the photographer's decisions (flag/stars/label they set, here or in another
+    tool). For every photo that has one, its rating (flag + stars) and its label are kept
+    instead of the proposal's: a photo with their rating keeps it, their label (or none) and a
+    verdict that follows it (rejected -> reject, picked or starred -> keep); a photo with only
+    their label gets the proposal's flag and stars with that label. Photos that failed to score
+    keep their "needs review". ``overwrite``: the proposal wins everywhere.
+    """
+    out, theirs = [], {}
+    for r in results:
+        m = manual.get(Path(r.path))
+        fields = () if overwrite or m is None or r.verdict == REVIEW else _theirs(m)
+        if not fields:
+            out.append(r)
+            continue
+        theirs[Path(r.path)] = fields
+        verdict, reason = r.verdict, r.reason
+        flag, stars, label = r.decision.flag, r.decision.stars, r.decision.label
+        if "rating" in fields:  # their verdict; auto-cull's label went with its verdict
+            flag, stars, label = m.flag, m.stars, m.label
+            verdict, reason = (REJECT if m.flag == REJECT else KEEP), f"yours: {_describe(m)}"
+        else:
+            label, reason = m.label, f"{reason}; yours: label {m.label}"
+        out.append(CullResult(Path(r.path), r.score, verdict, reason,
+                              Decision(flag, stars, label, auto="rating" not in fields and r.decision.auto)))
+    return Protected(out, theirs)

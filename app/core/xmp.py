@@ -20,6 +20,17 @@ into the photo itself, only into the sidecar:
   same document for any XMP reader.
 * A sidecar that cannot be parsed is never overwritten: :class:`XmpError`.
 * Writes are atomic (:mod:`photocull.model.fileio`).
+* :func:`import_decisions` reads a photo's existing rating and label in as the photographer's
+  decision when photocull first sees it.
+* What auto-cull wrote is marked: ``photocull:AutoRating`` / ``photocull:AutoLabel`` hold the
+  value photocull chose. A rating or label equal to its mark is photocull's own proposal; any
+  other (set in Lightroom, darktable, ... or by the photographer here) is theirs
+  (:func:`read_packet`). Writing a field without ``auto`` removes its mark.
+
+Reading (:func:`read_photo`): the sidecars of a photo (both namings), else the XMP packet
+embedded in the file: the JPEG APP1 ``http://ns.adobe.com/xap/1.0/`` segment, for other
+formats (HEIC, DNG, TIFF ...) the first ``<x:xmpmeta>`` packet in its first
+:data:`EMBEDDED_SCAN_BYTES`. The photo is only read, never written.
 """
 
 from __future__ import annotations
@@ -36,8 +47,8 @@ import defusedxml.ElementTree as DET
 
 from photocull.model.fileio import atomic_write_bytes
 
-from .decisions import Decision
-from .scan import is_raw
+from .decisions import Decision, decision_from_xmp
+from .scan import PhotoItem, is_raw
 
 __all__ = [
     "NS",
@@ -46,19 +57,28 @@ __all__ = [
     "sidecar_target",
     "existing_sidecars",
     "read_sidecar",
+    "read_packet",
+    "read_embedded",
+    "read_photo",
     "merge_xmp",
     "new_packet",
     "write_sidecar",
     "write_decision",
+    "import_decisions",
 ]
 
 NS = {
     "x": "adobe:ns:meta/",
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
     "xmp": "http://ns.adobe.com/xap/1.0/",
+    "photocull": "http://ns.photocull.org/xmp/1.0/",
 }
-_X, _RDF, _XMP = (f"{{{NS[k]}}}" for k in ("x", "rdf", "xmp"))
+_X, _RDF, _XMP, _PC = (f"{{{NS[k]}}}" for k in ("x", "rdf", "xmp", "photocull"))
 _PROPS = {"rating": _XMP + "Rating", "label": _XMP + "Label"}
+_MARKS = {"rating": _PC + "AutoRating", "label": _PC + "AutoLabel"}
+
+EMBEDDED_SCAN_BYTES = 4 << 20  # how far into a non-JPEG file read_embedded looks for a packet
+_JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 
 _PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 _PACKET_END = '\n<?xpacket end="w"?>\n'
@@ -168,20 +188,104 @@ def _get(descs: list[ET.Element], tag: str) -> str | None:
     return None
 
 
+def _number(value: str | None) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(float(value))
+    except ValueError as e:
+        raise XmpError(f"xmp:Rating is not a number: {value!r}") from e
+
+
+def read_packet(data: bytes) -> dict:
+    """Rating and label of an XMP document (attribute or element form), and whose they are:
+    ``{"rating": int | None, "label": str | None, "auto": {"rating": bool, "label": bool}}``;
+    ``auto[field]`` is True where the value is the one photocull's auto-cull wrote (its mark)."""
+    root, _ = _parse(data)
+    _, descs = _descriptions(root)
+    out = {"rating": _number(_get(descs, _PROPS["rating"])), "label": _get(descs, _PROPS["label"]) or None}
+    raw = {"rating": _get(descs, _PROPS["rating"]), "label": _get(descs, _PROPS["label"])}
+    out["auto"] = {k: raw[k] not in (None, "") and _get(descs, _MARKS[k]) == raw[k] for k in _PROPS}
+    return out
+
+
 def read_sidecar(path: str | os.PathLike) -> dict:
     """``{"rating": int | None, "label": str | None}`` of a sidecar (attribute or element form)."""
     try:
         data = Path(path).read_bytes()
     except OSError as e:
         raise XmpError(f"cannot read {path}: {e}") from e
-    root, _ = _parse(data)
-    _, descs = _descriptions(root)
-    rating = _get(descs, _PROPS["rating"])
     try:
-        rating_value = None if rating in (None, "") else int(float(rating))
-    except ValueError as e:
-        raise XmpError(f"{path}: xmp:Rating is not a number: {rating!r}") from e
-    return {"rating": rating_value, "label": _get(descs, _PROPS["label"])}
+        fields = read_packet(data)
+    except XmpError as e:
+        raise XmpError(f"{path}: {e}") from e
+    return {"rating": fields["rating"], "label": fields["label"]}
+
+
+def _jpeg_packet(f) -> bytes | None:
+    """The XMP APP1 payload of an open JPEG, reading its header segments only."""
+    if f.read(2) != b"\xff\xd8":
+        return None
+    while True:
+        marker = f.read(2)
+        if len(marker) < 2 or marker[0] != 0xFF:
+            return None
+        while marker[1] == 0xFF:  # fill bytes
+            marker = marker[1:] + f.read(1)
+        if marker[1] in (0xD9, 0xDA):  # end of image / start of scan: no more metadata
+            return None
+        if 0xD0 <= marker[1] <= 0xD7 or marker[1] == 0x01:  # stand-alone markers
+            continue
+        length = f.read(2)
+        if len(length) < 2 or int.from_bytes(length, "big") < 2:
+            return None
+        payload = f.read(int.from_bytes(length, "big") - 2)
+        if marker[1] == 0xE1 and payload.startswith(_JPEG_XMP):
+            return payload[len(_JPEG_XMP):]
+
+
+def read_embedded(photo: str | os.PathLike) -> bytes | None:
+    """The XMP packet embedded in ``photo`` (see the module docstring), or None."""
+    try:
+        with open(photo, "rb") as f:
+            if f.read(2) == b"\xff\xd8":
+                f.seek(0)
+                return _jpeg_packet(f)
+            f.seek(0)
+            head = f.read(EMBEDDED_SCAN_BYTES)
+    except OSError as e:
+        raise XmpError(f"cannot read {photo}: {e}") from e
+    start = head.find(b"<x:xmpmeta")
+    end = head.find(b"</x:xmpmeta>", start)
+    if start < 0 or end < 0:
+        return None
+    return head[start:end + len(b"</x:xmpmeta>")]
+
+
+def read_photo(photo: str | os.PathLike, companions: Iterable[str | os.PathLike] = ()) -> dict | None:
+    """:func:`read_packet` of a shot's XMP: the first sidecar (of its RAW, then of its other files)
+    that holds a rating or label, else the packet embedded in its files; None when there is none.
+    Raises :class:`XmpError` for a sidecar or packet that cannot be read."""
+    target = sidecar_target(photo, companions)
+    files = [target, *(f for f in map(Path, [photo, *companions]) if f != target)]
+    for f in files:
+        for side in existing_sidecars(f):
+            try:
+                fields = read_packet(side.read_bytes())
+            except (OSError, XmpError) as e:
+                raise XmpError(f"{side}: {e}") from e
+            if fields["rating"] is not None or fields["label"] is not None:
+                return fields
+    for f in files:
+        packet = read_embedded(f)
+        if packet is not None:
+            try:
+                fields = read_packet(packet)
+            except XmpError as e:
+                raise XmpError(f"XMP embedded in {f}: {e}") from e
+            if fields["rating"] is not None or fields["label"] is not None:
+                return fields
+    return None
 
 
 # -- writing ----------------------------------------------------------------
@@ -208,29 +312,45 @@ def _serialise(root: ET.Element, prefixes: dict[str, str]) -> str:
         return ET.tostring(root, encoding="unicode")
 
 
-def _fields(rating: int | None, label: str | None) -> dict[str, str]:
-    out = {}
+def _fields(rating: int | None, label: str | None, auto: Iterable[str] = ()) -> dict[str, str | None]:
+    """Tags to set (``None``: remove); ``auto`` names the fields ("rating", "label") that are
+    auto-cull's proposal, whose value is also written to their mark (other marks are removed)."""
+    values = {}
     if rating is not None:
         if not -1 <= int(rating) <= 5:
             raise ValueError(f"xmp:Rating must be -1..5, got {rating}")
-        out[_PROPS["rating"]] = str(int(rating))
+        values["rating"] = str(int(rating))
     if label is not None:
-        out[_PROPS["label"]] = label
+        values["label"] = label
+    auto = set(auto)
+    out: dict[str, str | None] = {}
+    for name, value in values.items():
+        out[_PROPS[name]] = value
+        out[_MARKS[name]] = value if name in auto else None
     return out
 
 
-def new_packet(rating: int | None, label: str | None) -> bytes:
-    """A fresh XMP packet (``<?xpacket?>`` wrapped) holding only rating and label."""
+def new_packet(rating: int | None, label: str | None, auto: Iterable[str] = ()) -> bytes:
+    """A fresh XMP packet (``<?xpacket?>`` wrapped) holding only rating and label (and their marks)."""
     root = ET.Element(_X + "xmpmeta", {_X + "xmptk": _XMPTK})
     rdf = ET.SubElement(root, _RDF + "RDF")
-    ET.SubElement(rdf, _RDF + "Description", {_RDF + "about": "", **_fields(rating, label)})
+    fields = {k: v for k, v in _fields(rating, label, auto).items() if v is not None}
+    ET.SubElement(rdf, _RDF + "Description", {_RDF + "about": "", **fields})
     ET.indent(root, space=" ")
     return (_PACKET_BEGIN + _serialise(root, {}) + _PACKET_END).encode("utf-8")
 
 
-def merge_xmp(existing: bytes, rating: int | None, label: str | None) -> bytes:
-    """``existing`` sidecar bytes with xmp:Rating / xmp:Label set; everything else kept."""
-    fields = _fields(rating, label)
+def _remove(descs: list[ET.Element], tag: str) -> None:
+    for d in descs:
+        d.attrib.pop(tag, None)
+        for child in d.findall(tag):
+            d.remove(child)
+
+
+def merge_xmp(existing: bytes, rating: int | None, label: str | None, auto: Iterable[str] = ()) -> bytes:
+    """``existing`` sidecar bytes with xmp:Rating / xmp:Label (and their marks, see :func:`_fields`)
+    set; everything else kept."""
+    fields = _fields(rating, label, auto)
     try:
         text = existing.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -240,7 +360,10 @@ def merge_xmp(existing: bytes, rating: int | None, label: str | None) -> bytes:
     if not descs:
         descs = [ET.SubElement(rdf, _RDF + "Description", {_RDF + "about": ""})]
     for tag, value in fields.items():
-        _set(descs, tag, value)
+        if value is None:
+            _remove(descs, tag)
+        else:
+            _set(descs, tag, value)
     # keep what surrounds the root element verbatim (XML declaration, xpacket wrapper)
     start = _ROOT_START.search(text)
     head = text[: start.start()] if start else ""
@@ -256,8 +379,10 @@ def write_sidecar(
     label: str | None,
     naming: str = "replace",
     companions: Iterable[str | os.PathLike] = (),
+    auto: Iterable[str] = (),
 ) -> Path:
-    """Merge rating/label into the sidecar of ``photo`` (its RAW for a pair); returns the sidecar path."""
+    """Merge rating/label into the sidecar of ``photo`` (its RAW for a pair); returns the sidecar path.
+    ``auto``: the fields that are auto-cull's proposal (marked as such, see the module docstring)."""
     target = sidecar_target(photo, companions)
     path = sidecar_path(target, naming)
     if path.exists():
@@ -266,11 +391,11 @@ def write_sidecar(
         except OSError as e:
             raise XmpError(f"cannot read {path}: {e}") from e
         try:
-            data = merge_xmp(existing, rating, label)
+            data = merge_xmp(existing, rating, label, auto)
         except XmpError as e:
             raise XmpError(f"{path}: {e}") from e
     else:
-        data = new_packet(rating, label)
+        data = new_packet(rating, label, auto)
     atomic_write_bytes(path, data)
     return path
 
@@ -281,8 +406,41 @@ def write_decision(
     naming: str = "replace",
     companions: Iterable[str | os.PathLike] = (),
 ) -> Path | None:
-    """Write a :class:`Decision`; returns the sidecar path, or None when there is nothing to write."""
+    """Write a :class:`Decision` (marked as auto-cull's when ``decision.auto``); returns the
+    sidecar path, or None when there is nothing to write."""
     rating = decision.xmp_rating
     if rating is None and decision.label is None:
         return None
-    return write_sidecar(photo, rating, decision.label, naming, companions)
+    return write_sidecar(photo, rating, decision.label, naming, companions,
+                         ("rating", "label") if decision.auto else ())
+
+
+def import_decisions(items: Iterable[PhotoItem], cache=None) -> tuple[dict[Path, Decision], list[str]]:
+    """The photographer's decisions on ``items`` and the XMP problems met reading them.
+
+    A photo the cache (a :class:`~photocull.app.core.cache.Cache`, or None) holds a decision for
+    keeps it; for the others, the rating and label of their XMP (:func:`read_photo`; values
+    photocull's auto-cull wrote excluded) are read in with :func:`decision_from_xmp` and stored
+    in the cache as theirs. A sidecar that cannot be read is reported, not imported.
+    """
+    items = [it for it in items if not it.error]
+    stored = cache.get_decisions([it.path for it in items]) if cache is not None else {}
+    found: dict[Path, Decision] = {}
+    problems: list[str] = []
+    for it in items:
+        if it.path in stored:
+            continue
+        try:
+            fields = read_photo(it.path, it.companions)
+        except XmpError as e:
+            problems.append(str(e))
+            continue
+        if fields is None:
+            continue
+        d = decision_from_xmp(None if fields["auto"]["rating"] else fields["rating"],
+                              None if fields["auto"]["label"] else fields["label"])
+        if d != Decision():
+            found[it.path] = d
+    if found and cache is not None:
+        cache.set_decisions(found)
+    return {**stored, **found}, problems

@@ -10,7 +10,10 @@ XMP sidecars (``--xmp``, ``--xmp-naming replace|append``), and finally
 ``--move`` or ``--copy`` into ``Keep/`` and ``Reject/`` (journaled; revert with
 ``photocull undo FOLDER``). Sidecars are written before a move so that they
 travel with their photos. Photos that could not be scored need review: they
-get no sidecar and are never moved.
+get no sidecar and are never moved. The photographer's own flags, stars and
+labels (set in photocull, or read in from the XMP of photos seen for the first
+time: see ``xmp.import_decisions``) are never changed unless ``--overwrite`` is
+given; the summary says how many photos were left alone.
 
 Exit codes: 0 done, 1 nothing could be scored, 2 usage / model / refused move.
 """
@@ -23,7 +26,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
-from photocull.app.core import export, journal, organise
+from photocull.app.core import export, journal, organise, xmp
 from photocull.app.core.analysis import burst_groups
 from photocull.app.core.bursts import MAX_GAP_S, cull_best_of_burst
 from photocull.app.core.cache import Cache
@@ -42,6 +45,7 @@ from photocull.app.core.decisions import (
     Labels,
     cull_threshold,
     cull_top,
+    keep_manual,
     parse_fraction,
 )
 from photocull.app.core.scan import display_path, scan_folder
@@ -104,6 +108,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="XMP colour label of kept photos (default Green; 'none' for no label)")
     p.add_argument("--reject-label", type=_label, default="Red", metavar="COLOUR",
                    help="XMP colour label of rejected photos (default Red; 'none' for no label)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="let auto-cull change the ratings, flags and labels you set (here or in "
+                        "Lightroom, darktable, ...); by default they are left alone")
     sort = p.add_mutually_exclusive_group()
     sort.add_argument("--move", action="store_true",
                       help="move kept/rejected photos (with RAW and sidecars) into Keep/ and Reject/ (undo: photocull undo)")
@@ -162,9 +169,18 @@ def run(args) -> int:
     else:
         results = cull_threshold(scored, args.threshold, labels)
         rule = f"score >= {args.threshold:g} kept"
+    with _cache(args) as cache:
+        manual, problems = xmp.import_decisions(items, cache)
+    for problem in problems:
+        print(f"photocull: warning: rating not read in: {problem}", file=sys.stderr)
+    protected = keep_manual(results, manual, overwrite=args.overwrite)
+    results = protected.results
     counts = {v: sum(r.verdict == v for r in results) for v in (KEEP, REJECT, REVIEW)}
+    yours = f", left {len(protected.left_alone)} of yours alone" if not args.overwrite else ""
+    if protected.labels_kept:
+        yours += f", kept {len(protected.labels_kept)} of your labels"
     print(f"{len(results)} photos ({rule}): {counts[KEEP]} keep, {counts[REJECT]} reject, "
-          f"{counts[REVIEW]} need review")
+          f"{counts[REVIEW]} need review{yours}")
     for r in results:
         if r.verdict == REVIEW:
             print(f"  needs review: {relative_display(r.path, folder)}: {r.reason}")
@@ -179,7 +195,7 @@ def run(args) -> int:
         print(f"json: {display_path(export.write_json(results, args.json, reasons))}")
 
     if args.xmp:
-        sidecars = organise.write_sidecars(results, args.xmp_naming, companions)
+        sidecars = organise.write_sidecars(protected.to_write(), args.xmp_naming, companions)
         print(f"xmp: {sidecars.written} sidecars written ({args.xmp_naming} naming)")
         for err in sidecars.errors:
             print(f"photocull: warning: {err.describe(folder)}", file=sys.stderr)
