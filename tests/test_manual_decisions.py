@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photocull.app.core import cli, xmp
+from photocull.app.core import cli, organise, xmp
 from photocull.app.core.cache import Cache
 from photocull.app.core.commands import common
 from photocull.app.core.decisions import (
@@ -27,6 +27,7 @@ from photocull.app.core.decisions import (
     keep_manual,
 )
 from photocull.app.core.scan import scan_folder
+from photocull.app.core.session import CullSession, Entry
 
 from fakes import FakeScorer, write_photo
 
@@ -314,6 +315,18 @@ def test_keep_manual_keeps_review_for_failed_photos():
     failed = CullResult(Path("/x"), None, REVIEW, "not scored: broken", Decision())
     p = keep_manual([failed], {Path("/x"): Decision(PICK, 3, None)})
     assert p.results == [failed] and not p.theirs
+
+
+def test_gui_export_marks_auto_culls_proposals_only(tmp_path):
+    a, b = write_photo(tmp_path / "a.jpg", grey=200), write_photo(tmp_path / "b.jpg", grey=50)
+    s = CullSession([Entry(a, score=80.0), Entry(b, score=20.0)])
+    s.auto_cull(top_percent=50)
+    s.set_flag([b], "pick")  # the photographer overrules auto-cull's reject
+    sides = organise.write_sidecars(organise.results_from_entries(s.entries))
+    assert sides.written == 2
+    assert xmp.read_photo(a)["auto"] == {"rating": True, "label": True}
+    assert xmp.read_photo(b)["auto"] == {"rating": False, "label": False}
+    assert xmp.import_decisions(scan_folder(tmp_path), None)[0] == {b: Decision(UNFLAGGED, 1, "Green")}
 
 
 # -- the CLI ----------------------------------------------------------------

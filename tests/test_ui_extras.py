@@ -52,9 +52,9 @@ def test_bursts_reasons_and_best_of_burst(qtbot, make_window, env):
     w.set_sort("burst")
     assert proxy_names(w) == ["a2.jpg", "a1.jpg", "a3.jpg", "b.jpg", "c.jpg"]
 
-    # the menu action: best of each burst kept, the rest of the burst rejected, singles kept
+    # the menu action: best of each burst kept, the rest of the burst rejected, singles left as they are
     w.act_best_of_burst.trigger()
-    assert [e[k].flag for k in ("a1", "a2", "a3", "b", "c")] == [REJECT, PICK, REJECT, PICK, PICK]
+    assert [e[k].flag for k in ("a1", "a2", "a3", "b", "c")] == [REJECT, PICK, REJECT, "none", "none"]
     stored = w.backend.cache.get_decisions(list(f.values()))
     assert stored[f["a2"]].flag == PICK and stored[f["a1"]].flag == REJECT
     w.undo()

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from photocull.app.core.bursts import BurstInfo
 from photocull.app.core.session import PICK, REJECT, UNFLAGGED, CullSession, Entry
 
 
@@ -45,13 +46,26 @@ def test_auto_cull_top_percent_keeps_ties_and_skips_failures_and_is_undoable():
     s.entries[4].error = "truncated file"
     s.set_stars([s.entries[0].path], 2)
     changed = s.auto_cull(top_percent=40)  # ceil(4 * 0.4) = 2 -> cut at 80, both 80s kept
-    assert len(changed) == 4
+    assert len(changed) == 3 and s.left_alone == [s.entries[0].path]
     flags = [e.flag for e in s.entries]
-    assert flags == [PICK, PICK, PICK, REJECT, UNFLAGGED]
-    assert s.entries[0].stars == 2  # the photographer's stars are kept
-    assert s.entries[1].stars == 5  # others get the stars of their score (>= 80 -> 5)
+    assert flags == [UNFLAGGED, PICK, PICK, REJECT, UNFLAGGED]  # the photographer's 2 stars: theirs
+    assert (s.entries[0].stars, s.entries[0].auto) == (2, False)
+    assert s.entries[1].stars == 5 and s.entries[1].auto  # auto picks get the stars of their score
+    # a second auto-cull may change its own proposals, not the photographer's decisions
+    s.set_flag([s.entries[3].path], PICK)  # they overrule the reject of the 10
+    s.auto_cull(top_percent=25)
+    assert [e.flag for e in s.entries] == [UNFLAGGED, REJECT, REJECT, PICK, UNFLAGGED]
+    assert len(s.left_alone) == 2
     s.undo()
-    assert [e.flag for e in s.entries] == [UNFLAGGED] * 5
+    s.undo()
+    s.undo()
+    assert [e.flag for e in s.entries] == [UNFLAGGED] * 5 and not any(e.auto for e in s.entries)
+    # overwrite: everything scored is auto-culled, the photographer's stars included
+    s.auto_cull(top_percent=40, overwrite=True)
+    assert [e.flag for e in s.entries] == [PICK, PICK, PICK, REJECT, UNFLAGGED] and s.left_alone == []
+    assert s.entries[0].stars == 5 and s.entries[0].auto
+    s.undo()
+    assert (s.entries[0].flag, s.entries[0].stars, s.entries[0].auto) == (UNFLAGGED, 2, False)
     assert s.counts()["errors"] == 1
 
 
@@ -74,3 +88,18 @@ def test_matches_filters_score_range_and_decision():
     broken = Entry(Path("/c.jpg"), error="cannot decode")
     assert broken.matches(decision="error") and not e.matches(decision="error")
     assert not broken.matches(decision=UNFLAGGED)
+
+
+def test_best_of_burst_only_touches_real_bursts_and_leaves_the_photographers_alone():
+    s = _session([60, 70, 50, 40, 30, 20])
+    e = s.entries
+    for i, (g, idx, size, best) in enumerate([(1, 1, 3, False), (1, 2, 3, True), (1, 3, 3, False),
+                                               (2, 1, 2, True), (2, 2, 2, False), (3, 1, 1, True)]):
+        e[i].burst = BurstInfo(g, idx, size, best)
+    s.set_flag([e[4].path], PICK)  # the photographer keeps the second shot of burst 2
+    s.auto_cull_best_of_burst()
+    assert [x.flag for x in e] == [REJECT, PICK, REJECT, PICK, PICK, UNFLAGGED]  # the single: untouched
+    assert s.left_alone == [e[4].path] and not e[4].auto and e[1].auto
+    s.undo()
+    s.auto_cull_best_of_burst(overwrite=True)
+    assert e[4].flag == REJECT and s.left_alone == []

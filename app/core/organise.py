@@ -124,5 +124,6 @@ def results_from_entries(entries: Iterable[Entry], labels: Labels = Labels()) ->
             verdict, reason, label = REJECT, "rejected in photocull", labels.reject
         else:
             verdict, reason, label = REVIEW, (f"not decided: {e.error}" if e.failed else "not decided"), None
-        out.append(CullResult(e.path, e.score, verdict, reason, Decision(e.flag, e.stars, label)))
+        # auto-cull's proposals go to XMP marked as such (photocull.app.core.xmp), so they stay auto-cull's
+        out.append(CullResult(e.path, e.score, verdict, reason, Decision(e.flag, e.stars, label, auto=e.auto)))
     return out

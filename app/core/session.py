@@ -8,6 +8,11 @@ counts shown in the status bar, and answers the filter question
 
 Nothing here touches Qt, the disk or the model: persistence is the caller's
 job (every mutating method returns the paths whose decision changed).
+
+A decision is the photographer's unless auto-cull made it (``Entry.auto``): auto-cull and
+best-of-burst leave the photographer's flags and stars alone
+(:func:`photocull.app.core.decisions.keep_manual`) unless asked to overwrite them; the
+photos left alone by the last one are :attr:`CullSession.left_alone`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from photocull.app.core.bursts import BurstInfo, cull_best_of_burst
-from photocull.app.core.decisions import FLAGS, KEEP, PICK, REJECT, UNFLAGGED, cull_threshold, cull_top
+from photocull.app.core.decisions import (
+    FLAGS,
+    KEEP,
+    PICK,
+    REJECT,
+    UNFLAGGED,
+    CullResult,
+    Decision,
+    cull_threshold,
+    cull_top,
+    keep_manual,
+)
 from photocull.app.core.paths import as_path
 
 __all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "Entry", "CullSession"]
@@ -39,6 +55,7 @@ class Entry:
     cached: bool = False
     reasons: list[str] = field(default_factory=list)  # labels of photocull.app.core.reasons ("blurry", ...)
     burst: BurstInfo | None = None  # burst / near-duplicate group (photocull.app.core.bursts)
+    auto: bool = False  # flag and stars are auto-cull's proposal, not the photographer's decision
 
     @property
     def name(self) -> str:
@@ -66,11 +83,11 @@ class Entry:
 
 @dataclass
 class _Step:
-    """One undoable step: per path, the (flag, stars) before and after."""
+    """One undoable step: per path, the (flag, stars, auto) before and after."""
 
     label: str
-    before: dict[Path, tuple[str, int]] = field(default_factory=dict)
-    after: dict[Path, tuple[str, int]] = field(default_factory=dict)
+    before: dict[Path, tuple[str, int, bool]] = field(default_factory=dict)
+    after: dict[Path, tuple[str, int, bool]] = field(default_factory=dict)
 
 
 class CullSession:
@@ -82,6 +99,7 @@ class CullSession:
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
         self._max_undo = max_undo
+        self.left_alone: list[Path] = []  # the photographer's decisions the last auto-cull kept
 
     # -- lookup -------------------------------------------------------------
     def __len__(self) -> int:
@@ -108,7 +126,7 @@ class CullSession:
         return {e.path: e.score for e in self.entries if e.score is not None and not e.failed}
 
     # -- decisions ----------------------------------------------------------
-    def _change(self, label: str, new: dict[Path, tuple[str, int]]) -> list[Path]:
+    def _change(self, label: str, new: dict[Path, tuple[str, int]], auto: bool = False) -> list[Path]:
         step = _Step(label)
         for path, (flag, stars) in new.items():
             if flag not in FLAGS:
@@ -116,10 +134,10 @@ class CullSession:
             if not 0 <= stars <= 5:
                 raise ValueError(f"stars must be 0..5, got {stars}")
             e = self._by_path[as_path(path)]
-            if (e.flag, e.stars) == (flag, stars):
+            if (e.flag, e.stars, e.auto) == (flag, stars, auto):
                 continue
-            step.before[e.path] = (e.flag, e.stars)
-            step.after[e.path] = (flag, stars)
+            step.before[e.path] = (e.flag, e.stars, e.auto)
+            step.after[e.path] = (flag, stars, auto)
         if not step.after:
             return []
         self._apply(step.after)
@@ -128,10 +146,10 @@ class CullSession:
         self._redo.clear()
         return list(step.after)
 
-    def _apply(self, values: dict[Path, tuple[str, int]]) -> None:
-        for path, (flag, stars) in values.items():
+    def _apply(self, values: dict[Path, tuple[str, int, bool]]) -> None:
+        for path, (flag, stars, auto) in values.items():
             e = self._by_path[path]
-            e.flag, e.stars = flag, stars
+            e.flag, e.stars, e.auto = flag, stars, auto
 
     def set_flag(self, paths: Sequence[Path], flag: str) -> list[Path]:
         """Pick / reject / unflag ``paths`` as one undoable step; returns changed paths."""
@@ -140,12 +158,24 @@ class CullSession:
     def set_stars(self, paths: Sequence[Path], stars: int) -> list[Path]:
         return self._change(f"{stars} stars", {as_path(p): (self._by_path[as_path(p)].flag, int(stars)) for p in paths})
 
-    def auto_cull(self, top_percent: float | None = None, threshold: float | None = None) -> list[Path]:
-        """Pick / reject every scored entry as one undoable step (rules of :mod:`photocull.app.core.decisions`).
+    def _apply_proposal(self, label: str, results: list[CullResult], overwrite: bool) -> list[Path]:
+        """Auto-cull's ``results`` as one undoable step, the photographer's decisions kept
+        (unless ``overwrite``); sets :attr:`left_alone`."""
+        manual = {e.path: Decision(e.flag, e.stars) for e in self.entries if not e.auto}
+        protected = keep_manual(results, manual, overwrite)
+        self.left_alone = protected.left_alone
+        theirs = set(self.left_alone)
+        new = {r.path: (PICK if r.verdict == KEEP else REJECT, r.decision.stars if r.verdict == KEEP else 0)
+               for r in protected.results if r.path not in theirs}
+        return self._change(label, new, auto=True)
 
-        Exactly one of ``top_percent`` (0-100) or ``threshold`` (score) is given.
-        Failed or unscored entries keep their decision ("needs review"). A pick
-        keeps the stars the photographer gave, else gets the stars of its score.
+    def auto_cull(self, top_percent: float | None = None, threshold: float | None = None,
+                  overwrite: bool = False) -> list[Path]:
+        """Pick / reject the scored entries as one undoable step (rules of :mod:`photocull.app.core.decisions`).
+
+        Exactly one of ``top_percent`` (0-100) or ``threshold`` (score) is given. Failed or
+        unscored entries keep their decision ("needs review"), and so do the photographer's
+        flags and stars unless ``overwrite``. A pick gets the stars of its score.
         """
         if (top_percent is None) == (threshold is None):
             raise ValueError("give exactly one of top_percent or threshold")
@@ -154,29 +184,20 @@ class CullSession:
             results = cull_top(entries, top_percent / 100.0)
         else:
             results = cull_threshold(entries, threshold)
-        new = {}
-        for r in results:
-            e = self._by_path[r.path]
-            if r.verdict == KEEP:
-                new[r.path] = (PICK, e.stars or r.decision.stars)
-            else:
-                new[r.path] = (REJECT, e.stars)
-        return self._change("auto-cull", new)
+        return self._apply_proposal("auto-cull", results, overwrite)
 
-    def auto_cull_best_of_burst(self, threshold: float | None = None) -> list[Path]:
-        """Pick the best shot of each burst, reject the rest of it (one undoable step).
+    def auto_cull_best_of_burst(self, threshold: float | None = None, overwrite: bool = False) -> list[Path]:
+        """Pick the best shot of each burst of 2+ shots, reject the rest of it (one undoable step).
 
-        Single shots are picked, or rejected when ``threshold`` is given and they score below it.
-        Entries without burst information count as single shots; failed/unscored ones keep
-        their decision.
+        Single shots are left as they are, unless ``threshold`` is given: then they are picked,
+        or rejected when they score below it. Failed/unscored entries keep their decision, and
+        so do the photographer's flags and stars unless ``overwrite``.
         """
-        entries = [e for e in self.entries if not e.failed and e.score is not None]
+        entries = [e for e in self.entries if not e.failed and e.score is not None
+                   and (threshold is not None or (e.burst is not None and e.burst.is_burst))]
         groups = {e.path: e.burst for e in entries if e.burst is not None}
-        new = {}
-        for r in cull_best_of_burst(entries, groups, threshold):
-            e = self._by_path[r.path]
-            new[r.path] = (PICK, e.stars or r.decision.stars) if r.verdict == KEEP else (REJECT, e.stars)
-        return self._change("auto-cull best of burst", new)
+        return self._apply_proposal("auto-cull best of burst",
+                                    cull_best_of_burst(entries, groups, threshold), overwrite)
 
     def load_decision(self, path: Path, flag: str, stars: int) -> None:
         """Set a persisted decision when a folder opens (not an undoable step)."""

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from photocull.app.core import decode, engine, export, organise, thumbs
+from photocull.app.core import decode, engine, export, organise, thumbs, xmp
 from photocull.app.core.cache import Cache
 from photocull.app.core.decisions import Decision
 from photocull.app.core.scan import PhotoItem, scan_folder
@@ -127,7 +127,8 @@ class Backend:
     def folder_job(self, folder: str | Path) -> Callable[[threading.Event], Iterator[tuple]]:
         """A job for :class:`~photocull.app.ui.workers.GeneratorWorker` that yields, in order:
 
-        ``("items", entries, companions)`` once (with stored decisions applied),
+        ``("items", entries, companions)`` once (with the photographer's decisions applied: stored
+        ones, and for photos seen for the first time the ratings/labels of their XMP, read in),
         ``("model", model_id)``, ``("scores", [ScoreResult...])`` batches, and
         ``("dates", {path: taken})`` (EXIF capture times) at the end.
         """
@@ -136,7 +137,9 @@ class Backend:
         def job(cancel: threading.Event):
             items = scan_folder(folder)
             cache = self.cache
-            stored = cache.get_decisions([it.path for it in items])
+            stored, problems = xmp.import_decisions(items, cache)
+            for problem in problems:
+                log.warning("rating not read in: %s", problem)
             entries = []
             for it in items:
                 d = stored.get(it.path, Decision())
@@ -202,10 +205,6 @@ class Backend:
         img = decode.load_image(path, min_side=size)
         img.thumbnail((size, size), Image.Resampling.LANCZOS)
         return img
-
-    def load_full(self, path: Path) -> Image.Image:
-        """The photo at full resolution for the loupe's zoom (a RAW: its largest embedded preview)."""
-        return decode.load_image(path)
 
     def read_exif(self, path: Path) -> dict:
         return decode.read_exif_summary(path)

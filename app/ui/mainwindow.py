@@ -467,7 +467,8 @@ class MainWindow(QMainWindow):
         if changed:
             self.backend.save_decisions([session.get(p) for p in changed])
             self.model.refresh(changed)
-        self.log(f"auto-cull (best of each burst): {len(changed)} decision(s) changed — Ctrl+Z undoes it")
+        self.log(f"auto-cull (best of each burst): {len(changed)} decision(s) changed{self._left_alone()}"
+                 " — Ctrl+Z undoes it")
         self._update_status()
         return changed
 
@@ -647,9 +648,13 @@ class MainWindow(QMainWindow):
             self.backend.save_decisions([session.get(p) for p in changed])
             self.model.refresh(changed)
         how = f"top {top_percent:g}%" if top_percent is not None else f"score ≥ {threshold:g}"
-        self.log(f"auto-cull ({how}): {len(changed)} decision(s) changed — Ctrl+Z undoes it")
+        self.log(f"auto-cull ({how}): {len(changed)} decision(s) changed{self._left_alone()} — Ctrl+Z undoes it")
         self._update_status()
         return changed
+
+    def _left_alone(self) -> str:
+        n = len(self.model.session.left_alone)
+        return f", left {n} of yours alone" if n else ""
 
     # ------------------------------------------------------------------ views
     def show_grid(self) -> None:
