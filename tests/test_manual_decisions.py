@@ -249,6 +249,16 @@ def test_embedded_packet_found_in_other_formats(tmp_path):
     far = tmp_path / "IMG_4.tif"
     far.write_bytes(b"II*\x00" + b"\x00" * xmp.EMBEDDED_SCAN_BYTES + sidecar("lightroom", 2, "").encode())
     assert xmp.read_photo(far) is None  # beyond the bounded scan
+    # a packet across two read chunks is found; RAW formats that never embed XMP are not scanned
+    dng = tmp_path / "IMG_5.dng"
+    packet = sidecar("darktable", -1).encode()
+    pad = (256 << 10) - 5 - 4 - packet.index(b"<x:xmpmeta")  # "<x:xmpmeta" straddles the chunk end
+    dng.write_bytes(b"II*\x00" + b"\x00" * pad + packet)
+    assert dng.read_bytes().index(b"<x:xmpmeta") == (256 << 10) - 5
+    assert xmp.read_photo(dng)["rating"] == -1
+    nef = tmp_path / "IMG_6.nef"
+    nef.write_bytes(dng.read_bytes())
+    assert xmp.read_embedded(nef) is None
 
 
 def test_unreadable_sidecar_is_reported_not_imported(tmp_path):

@@ -29,8 +29,8 @@ into the photo itself, only into the sidecar:
 
 Reading (:func:`read_photo`): the sidecars of a photo (both namings), else the XMP packet
 embedded in the file: the JPEG APP1 ``http://ns.adobe.com/xap/1.0/`` segment, for other
-formats (HEIC, DNG, TIFF ...) the first ``<x:xmpmeta>`` packet in its first
-:data:`EMBEDDED_SCAN_BYTES`. The photo is only read, never written.
+formats (HEIC, DNG, CR3, TIFF ...; not the RAW formats that never embed XMP) the first
+``<x:xmpmeta>`` packet in its first :data:`EMBEDDED_SCAN_BYTES`. The photo is only read, never written.
 """
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ _PROPS = {"rating": _XMP + "Rating", "label": _XMP + "Label"}
 _MARKS = {"rating": _PC + "AutoRating", "label": _PC + "AutoLabel"}
 
 EMBEDDED_SCAN_BYTES = 4 << 20  # how far into a non-JPEG file read_embedded looks for a packet
+_SCAN_CHUNK = 256 << 10
+# the RAW formats that embed XMP (DNG: TIFF tag 700, CR3: a uuid box); the others rely on sidecars
+_RAW_WITH_XMP = frozenset({".dng", ".cr3"})
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 
 _PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
@@ -244,22 +247,37 @@ def _jpeg_packet(f) -> bytes | None:
             return payload[len(_JPEG_XMP):]
 
 
+def _scan_packet(f) -> bytes | None:
+    """The first ``<x:xmpmeta>...</x:xmpmeta>`` in the first EMBEDDED_SCAN_BYTES of an open file."""
+    head, start = b"", -1
+    while len(head) < EMBEDDED_SCAN_BYTES:
+        chunk = f.read(min(_SCAN_CHUNK, EMBEDDED_SCAN_BYTES - len(head)))
+        if not chunk:
+            break
+        seen = len(head)
+        head += chunk
+        if start < 0:
+            start = head.find(b"<x:xmpmeta", max(0, seen - 16))
+        if start >= 0:
+            end = head.find(b"</x:xmpmeta>", start)
+            if end >= 0:
+                return head[start:end + len(b"</x:xmpmeta>")]
+    return None
+
+
 def read_embedded(photo: str | os.PathLike) -> bytes | None:
     """The XMP packet embedded in ``photo`` (see the module docstring), or None."""
+    if is_raw(photo) and Path(photo).suffix.lower() not in _RAW_WITH_XMP:
+        return None
     try:
         with open(photo, "rb") as f:
             if f.read(2) == b"\xff\xd8":
                 f.seek(0)
                 return _jpeg_packet(f)
             f.seek(0)
-            head = f.read(EMBEDDED_SCAN_BYTES)
+            return _scan_packet(f)
     except OSError as e:
         raise XmpError(f"cannot read {photo}: {e}") from e
-    start = head.find(b"<x:xmpmeta")
-    end = head.find(b"</x:xmpmeta>", start)
-    if start < 0 or end < 0:
-        return None
-    return head[start:end + len(b"</x:xmpmeta>")]
 
 
 def read_photo(photo: str | os.PathLike, companions: Iterable[str | os.PathLike] = ()) -> dict | None:
