@@ -206,6 +206,10 @@ class Backend:
         img.thumbnail((size, size), Image.Resampling.LANCZOS)
         return img
 
+    def load_full(self, path: Path) -> Image.Image:
+        """The photo at full resolution for the loupe's zoom (a RAW: its largest embedded preview)."""
+        return decode.load_image(path)
+
     def read_exif(self, path: Path) -> dict:
         return decode.read_exif_summary(path)
 
