@@ -35,3 +35,14 @@ def test_gui_reads_ratings_in_and_auto_cull_leaves_them_alone(qtbot, make_window
     assert {s.get(p).flag for p in changed} <= {PICK, REJECT} and len(changed) == 3
     assert "left 2 of yours alone" in w.log_view.toPlainText()
     assert w.backend.cache.get_decision(folder / "s0.jpg").label == "Yellow"  # read in, kept
+
+    # the dialog's explicit choice: overwrite them too
+    from photocull.app.ui.dialogs import AutoCullDialog
+
+    dlg = AutoCullDialog(5, w)
+    assert dlg.params() == {"top_percent": 30.0, "overwrite": False}
+    dlg.overwrite.setChecked(True)
+    w.undo()
+    w.auto_cull(**dlg.params())
+    assert s.get(folder / "flat.jpg").flag == REJECT and s.get(folder / "s0.jpg").flag in (PICK, REJECT)
+    assert not s.left_alone

@@ -70,17 +70,19 @@ class AutoCullDialog(QDialog):
         self.threshold.setRange(0, 100)
         self.threshold.setValue(50)
         self.threshold.setDecimals(1)
+        self.overwrite = QCheckBox("Also change the flags and stars you set (here or in another tool)")
         form = QFormLayout()
         form.addRow(self.top, self.percent)
         form.addRow(self.thr, self.threshold)
+        form.addRow(self.overwrite)
         _lay_out(self, form, f"Applies to the {scored} scored photo(s): picks the kept ones, rejects the "
-                 "others.\nPhotos that failed to score are left for you to review. Undo with Ctrl+Z.")
+                 "others.\nYour own decisions are left alone, and photos that failed to score are left "
+                 "for you to review. Undo with Ctrl+Z.")
 
     def params(self) -> dict:
         """Keyword arguments for :meth:`CullSession.auto_cull`."""
-        if self.top.isChecked():
-            return {"top_percent": self.percent.value()}
-        return {"threshold": self.threshold.value()}
+        how = {"top_percent": self.percent.value()} if self.top.isChecked() else {"threshold": self.threshold.value()}
+        return {**how, "overwrite": self.overwrite.isChecked()}
 
 
 class ExportDialog(QDialog):

@@ -641,9 +641,11 @@ class MainWindow(QMainWindow):
         if dlg.exec():
             self.auto_cull(**dlg.params())
 
-    def auto_cull(self, top_percent: float | None = None, threshold: float | None = None) -> list[Path]:
+    def auto_cull(self, top_percent: float | None = None, threshold: float | None = None,
+                  overwrite: bool = False) -> list[Path]:
+        """Auto-cull (:meth:`CullSession.auto_cull`); ``overwrite``: the photographer's decisions too."""
         session = self.model.session
-        changed = session.auto_cull(top_percent=top_percent, threshold=threshold)
+        changed = session.auto_cull(top_percent=top_percent, threshold=threshold, overwrite=overwrite)
         if changed:
             self.backend.save_decisions([session.get(p) for p in changed])
             self.model.refresh(changed)
