@@ -111,9 +111,6 @@ class CullSession:
     def get(self, path: Path) -> Entry:
         return self._by_path[as_path(path)]
 
-    def index_of(self, path: Path) -> int:
-        return self.entries.index(self._by_path[as_path(path)])
-
     # -- scores -------------------------------------------------------------
     def set_score(self, path: Path, score: float | None, error: str = "", cached: bool = False) -> Entry:
         entry = self._by_path[as_path(path)]
@@ -198,21 +195,6 @@ class CullSession:
         groups = {e.path: e.burst for e in entries if e.burst is not None}
         return self._apply_proposal("auto-cull best of burst",
                                     cull_best_of_burst(entries, groups, threshold), overwrite)
-
-    def load_decision(self, path: Path, flag: str, stars: int) -> None:
-        """Set a persisted decision when a folder opens (not an undoable step)."""
-        if flag not in FLAGS or not 0 <= stars <= 5:
-            raise ValueError(f"bad stored decision {flag!r}/{stars}")
-        e = self._by_path[as_path(path)]
-        e.flag, e.stars = flag, stars
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
-
-    @property
-    def can_redo(self) -> bool:
-        return bool(self._redo)
 
     def undo(self) -> list[Path]:
         if not self._undo:
