@@ -81,11 +81,16 @@ def test_no_command_changes_a_photo(shoot, tmp_path, capsys):
     # every decided photo has its sidecar (IMG_9's existed; animated.gif/.webp share animated.xmp)
     assert {str(Path(p).with_suffix(".xmp")) for p in decided} == \
            {display_path(os.fsdecode(k)) for k in new} | {str(shoot / "pair" / "IMG_9.xmp")}
+    # IMG_9's sidecar holds the photographer's 1 star from Lightroom: left exactly as it was
+    assert (shoot / "pair" / "IMG_9.xmp").read_bytes() == RICH_SIDECAR and "left 1 of yours alone" in out
+    code, out, err = run(["cull", shoot, "--keep-top", "50%", "--xmp", "--overwrite", "--no-progress"], capsys)
+    assert code == 0 and "sidecar left unchanged" not in err, err
     merged = (shoot / "pair" / "IMG_9.xmp").read_bytes()
     for field in (b"crs:Exposure2012=\"+0.35\"", b"crs:WhiteBalance", b"<rdf:li>wedding</rdf:li>",
                   b"<rdf:li>Ana</rdf:li>", b"<!-- keep me -->", b"Adobe XMP Core 7.0", b"<?xpacket end"):
         assert field in merged, field
-    assert xmp.read_sidecar(shoot / "pair" / "IMG_9.xmp")["rating"] != 1  # the rating was updated
+    assert xmp.read_sidecar(shoot / "pair" / "IMG_9.xmp")["rating"] != 1  # --overwrite: the rating was updated
+    assert photos_only(file_state(shoot), shoot) == photos_only(before, shoot)
     with_sidecars = file_state(shoot)
 
     code, out, err = run(["cull", shoot, "--keep-top", "50%", "--move", "--no-progress"], capsys)
