@@ -10,10 +10,11 @@ Choices (documented because the GUI and ``cull`` rely on them):
   ``._IMG_0001.JPG`` resource forks and our own ``.photocull`` folders) and,
   on Windows, entries with the hidden attribute.
 * Folders named in ``exclude`` (compared case-insensitively, by name, at any
-  depth) are skipped. photocull's own output is always skipped: a ``Keep``/
-  ``Reject`` folder that a move/copy batch (not undone) of its parent sorted
-  photos into (``journal.output_dirs``), so sorted photos never come back as
-  new ones. A ``Keep`` folder the user made themselves is scanned.
+  depth) are skipped. photocull's own copies are always skipped: a ``Keep``/
+  ``Reject`` folder that a copy batch (not undone) of its parent copied photos
+  into (``journal.output_dirs``), so the copies never come back as duplicates.
+  Moved photos are scanned where they are now; a ``Keep`` folder the user made
+  themselves is scanned.
 * Symbolic links are followed, but each real directory is visited once
   (tracked by ``(st_dev, st_ino)``), so link loops end and a folder reachable
   twice is not listed twice. A symlinked *file* is listed under its link path.
