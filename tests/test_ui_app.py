@@ -183,6 +183,7 @@ def test_auto_cull_and_export_lists_xmp_and_move_with_undo(qtbot, make_window, e
     assert (tmp_path / "shoot" / "Keep" / "s0_sharp.jpg").exists()
     assert (tmp_path / "shoot" / "Reject" / "b0_blur.jpg").exists()
     assert not photos["sharp0"].exists()
+    assert "file(s) moved into Keep/ and Reject/" in w.log_view.toPlainText()
     moved = w.model.session.get(tmp_path.resolve() / "shoot" / "Keep" / "s0_sharp.jpg")
     assert moved.flag == PICK and moved.score is not None and moved.cached
     with qtbot.waitSignal(w.folder_loaded, timeout=30000):

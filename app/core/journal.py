@@ -76,6 +76,7 @@ __all__ = [
 JOURNAL_DIR = ".photocull"
 TARGET_DIRS = {KEEP: "Keep", REJECT: "Reject"}
 MODES = ("move", "copy")
+DONE = {"move": "moved", "copy": "copied"}  # what a report says a mode did
 _PART = ".photocull-part"
 _CHUNK = 1 << 20
 

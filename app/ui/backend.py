@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from photocull.app.core import decode, engine, export, organise, thumbs, xmp
+from photocull.app.core import decode, engine, export, journal, organise, thumbs, xmp
 from photocull.app.core.cache import Cache
 from photocull.app.core.decisions import Decision
 from photocull.app.core.scan import PhotoItem, scan_folder
@@ -249,7 +249,7 @@ class Backend:
                 for err in rep.errors:
                     yield ("error", err.describe(folder))
                 batch = rep.batch
-                yield ("log", f"{len(batch.done)} file(s) {organize}d into Keep/ and Reject/"
+                yield ("log", f"{len(batch.done)} file(s) {journal.DONE[organize]} into Keep/ and Reject/"
                               + (f" (journal {batch.journal.name})" if batch.journal else ""))
                 yield ("reload", organize == "move" and bool(batch.done))
 

@@ -201,7 +201,8 @@ def run(args) -> int:
             print(f"photocull: warning: {err.describe(folder)}", file=sys.stderr)
 
     if sorting:
-        mode, verb = ("move", "moved") if args.move else ("copy", "copied")
+        mode = "move" if args.move else "copy"
+        verb = journal.DONE[mode]
         try:
             with _cache(args) as cache:
                 rep = organise.organise(folder, results, companions, mode, cache)
