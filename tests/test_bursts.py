@@ -12,7 +12,7 @@ from photocull.app.core import bursts, cli
 from photocull.app.core.analysis import analyze_items, burst_groups
 from photocull.app.core.cache import Cache
 from photocull.app.core.commands import common
-from photocull.app.core.decisions import KEEP, REJECT
+from photocull.app.core.decisions import KEEP, REJECT, REVIEW
 from photocull.app.core.scan import scan_folder
 
 from fakes import LaplacianScorer
@@ -125,8 +125,10 @@ def test_cli_best_of_burst_with_threshold(shoot, fake_scorer, tmp_path, capsys):
         rows = {Path(r["path"]).name: r for r in csv.DictReader(fh)}
     assert list(rows["IMG_0001.jpg"])[:5] == ["path", "score", "decision", "reason", "reasons"]
     verdict = {k: rows[p.name]["decision"] for k, p in f.items()}
-    assert verdict == {"a1": REJECT, "a2": REJECT, "a3": KEEP, "a4": REJECT, "b1": KEEP, "c1": REJECT,
-                       "c2": KEEP, "a_later": KEEP}
+    # bursts only: the single shots are left for the photographer to review
+    assert verdict == {"a1": REJECT, "a2": REJECT, "a3": KEEP, "a4": REJECT, "b1": REVIEW, "c1": REJECT,
+                       "c2": KEEP, "a_later": REVIEW}
+    assert rows[f["b1"].name]["reason"] == "single shot: not part of a burst"
     assert "blurry" in rows[f["a4"].name]["reasons"] and "blurry" not in rows[f["a3"].name]["reasons"]
 
     # with a threshold above the single shots' scores they are rejected too; bursts keep their best

@@ -129,8 +129,9 @@ def cull_best_of_burst(results, bursts: dict[Path, BurstInfo], threshold: float 
                        labels: Labels = Labels()) -> list[CullResult]:
     """Keep the best shot of each burst and reject the rest of it, in input order.
 
-    A single shot (or one without burst information) is kept, unless ``threshold``
-    is given and it scores below it. Photos that failed to score need review.
+    Only bursts are culled: a single shot (or one without burst information) is left to
+    review, with no decision, unless ``threshold`` is given: then it is kept, or rejected
+    when it scores below it. Photos that failed to score need review too.
     """
     out = []
     for r in results:
@@ -144,11 +145,13 @@ def cull_best_of_burst(results, bursts: dict[Path, BurstInfo], threshold: float 
             verdict = KEEP if info.best else REJECT
             reason = (f"best of burst {info.group} ({info.size} shots), score {score:.1f}" if info.best
                       else f"burst {info.group} shot {info.index}/{info.size}: a better shot of it is kept")
-        elif threshold is not None and score < threshold:
+        elif threshold is None:
+            out.append(CullResult(Path(r.path), score, REVIEW, "single shot: not part of a burst", Decision()))
+            continue
+        elif score < threshold:
             verdict, reason = REJECT, f"single shot, score {score:.1f} < {threshold:g}"
         else:
-            verdict = KEEP
-            reason = f"single shot, score {score:.1f}" + (f" >= {threshold:g}" if threshold is not None else "")
+            verdict, reason = KEEP, f"single shot, score {score:.1f} >= {threshold:g}"
         decision = (Decision("pick", stars_for_score(score), labels.keep, auto=True) if verdict == KEEP
                     else Decision("reject", 0, labels.reject, auto=True))
         out.append(CullResult(Path(r.path), score, verdict, reason, decision))

@@ -91,8 +91,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                      help="keep the best PCT of the scored photos, e.g. 30%% (ties at the cut are kept)")
     how.add_argument("--threshold", type=_threshold, metavar="T", help="keep photos scoring T or more (0-100)")
     p.add_argument("--best-of-burst", action="store_true",
-                   help="keep the best shot of each burst / near-duplicate group, reject the others "
-                        "(with --threshold: also reject single shots below it)")
+                   help="keep the best shot of each burst / near-duplicate group, reject the others; single "
+                        "shots are left alone (with --threshold: they are kept, or rejected below it)")
     p.add_argument("--burst-gap", type=float, default=MAX_GAP_S, metavar="S",
                    help=f"most seconds between two shots of one burst (default {MAX_GAP_S:g})")
     p.add_argument("--no-reasons", dest="reasons", action="store_false",
