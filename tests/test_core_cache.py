@@ -65,8 +65,9 @@ def test_decisions(cache, tmp_path):
     assert cache.set_decision(p, label=None) == Decision("pick", 4, None)
     cache.set_decisions({tmp_path / "b.jpg": Decision("reject", 1, "Blue")})
     assert cache.all_decisions() == {p: Decision("pick", 4, None), tmp_path / "b.jpg": Decision("reject", 1, "Blue")}
-    cache.set_decision(p, flag="none", stars=0)
-    assert cache.get_decisions([p, tmp_path / "b.jpg"]) == {tmp_path / "b.jpg": Decision("reject", 1, "Blue")}
+    cache.set_decision(p, flag="none", stars=0)  # cleared: kept as "seen, undecided"
+    assert cache.get_decisions([p, tmp_path / "b.jpg"]) == {p: Decision(), tmp_path / "b.jpg": Decision("reject", 1, "Blue")}
+    assert cache.get_decisions([tmp_path / "never.jpg"]) == {}
     with pytest.raises(ValueError):
         cache.set_decision(p, flag="maybe")
 
@@ -182,4 +183,4 @@ def test_thread_safety(cache, tmp_path):
     for th in threads:
         th.join()
     assert not errors
-    assert len(cache.all_decisions()) == 4 * 50 - 4 * 9  # stars 0 on 9 of 50 per thread -> no row
+    assert len(cache.all_decisions()) == 4 * 50 - 4 * 9  # stars 0 on 9 of 50 per thread: undecided

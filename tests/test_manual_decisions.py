@@ -278,6 +278,21 @@ def test_import_happens_once_per_photo(tmp_path):
     assert decisions[photo] == Decision(UNFLAGGED, 5, "Red")  # the cache's decision stands
 
 
+def test_a_rating_cleared_in_photocull_does_not_come_back_from_the_sidecar(tmp_path, monkeypatch):
+    photo = write_photo(tmp_path / "a.jpg")
+    plain = write_photo(tmp_path / "b.jpg")  # no XMP at all
+    (tmp_path / "a.xmp").write_text(sidecar("lightroom", 3, ""))
+    with Cache(tmp_path / "c.sqlite3") as cache:
+        assert xmp.import_decisions(scan_folder(tmp_path), cache)[0] == {photo: Decision(UNFLAGGED, 3, None)}
+        cache.set_decision(photo, stars=0)  # the photographer clears the stars
+        reads = []
+        real = xmp.read_photo
+        monkeypatch.setattr(xmp, "read_photo", lambda p, c=(): reads.append(p) or real(p, c))
+        assert xmp.import_decisions(scan_folder(tmp_path), cache)[0] == {}
+        assert reads == []  # both photos were seen: no XMP is read again
+        assert cache.get_decision(photo) == Decision() and cache.get_decision(plain) == Decision()
+
+
 def test_auto_marks_tell_photocull_proposals_from_the_photographers(tmp_path):
     photo = write_photo(tmp_path / "a.jpg")
     side = xmp.write_decision(photo, Decision(PICK, 4, "Green", auto=True))

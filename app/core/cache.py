@@ -217,15 +217,13 @@ class Cache:
         return self.get_decisions([path]).get(Path(path), Decision())
 
     def set_decisions(self, decisions: dict[str | os.PathLike, Decision]) -> None:
-        """Store several decisions in one transaction (a default Decision removes the row)."""
+        """Store several decisions in one transaction. A default Decision is stored too: it
+        records that the photo was seen and left undecided (or cleared by the photographer), so
+        a rating in its XMP is not read in again over their choice (``xmp.import_decisions``)."""
         now = time.time()
         with self._tx() as conn:
-            for p, d in decisions.items():
-                if d == Decision():
-                    conn.execute("DELETE FROM decisions WHERE path = ?", (path_key(p),))
-                else:
-                    conn.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?)",
-                                 (path_key(p), d.flag, int(d.stars), d.label, now))
+            conn.executemany("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?)",
+                             [(path_key(p), d.flag, int(d.stars), d.label, now) for p, d in decisions.items()])
 
     def set_decision(self, path: str | os.PathLike, flag: str | None = None, stars: int | None = None,
                      label: object = ...) -> Decision:

@@ -437,9 +437,11 @@ def import_decisions(items: Iterable[PhotoItem], cache=None) -> tuple[dict[Path,
     """The photographer's decisions on ``items`` and the XMP problems met reading them.
 
     A photo the cache (a :class:`~photocull.app.core.cache.Cache`, or None) holds a decision for
-    keeps it; for the others, the rating and label of their XMP (:func:`read_photo`; values
-    photocull's auto-cull wrote excluded) are read in with :func:`decision_from_xmp` and stored
-    in the cache as theirs. A sidecar that cannot be read is reported, not imported.
+    (also an undecided one: the photo was seen before) keeps it; for the others, the rating and
+    label of their XMP (:func:`read_photo`; values photocull's auto-cull wrote excluded) are read
+    in with :func:`decision_from_xmp` and stored in the cache as theirs, an empty one as "seen",
+    so each photo's XMP is read once. A sidecar that cannot be read is reported, not imported
+    (and read again next time).
     """
     items = [it for it in items if not it.error]
     stored = cache.get_decisions([it.path for it in items]) if cache is not None else {}
@@ -454,11 +456,11 @@ def import_decisions(items: Iterable[PhotoItem], cache=None) -> tuple[dict[Path,
             problems.append(str(e))
             continue
         if fields is None:
+            found[it.path] = Decision()
             continue
-        d = decision_from_xmp(None if fields["auto"]["rating"] else fields["rating"],
-                              None if fields["auto"]["label"] else fields["label"])
-        if d != Decision():
-            found[it.path] = d
+        found[it.path] = decision_from_xmp(None if fields["auto"]["rating"] else fields["rating"],
+                                           None if fields["auto"]["label"] else fields["label"])
     if found and cache is not None:
         cache.set_decisions(found)
-    return {**stored, **found}, problems
+    decided = {p: d for p, d in {**stored, **found}.items() if d != Decision()}
+    return decided, problems
