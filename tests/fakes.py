@@ -49,12 +49,12 @@ def shared_data() -> Path:
     check the model on real photos must not pass without them."""
     import pytest
 
-    from photocull.model.paths import DATA_ENV, DataNotFoundError, data_dir
+    from photocull.model.paths import DataNotFoundError, data_dir
 
     try:
         return data_dir()
     except DataNotFoundError as e:
-        pytest.fail(f"{e} (the tests on real photos need it; set {DATA_ENV})", pytrace=False)
+        pytest.fail(f"{e} (the tests on real photos need it)", pytrace=False)
 
 
 def kodak() -> Path:
