@@ -90,6 +90,13 @@ def capture(win, folder: Path, out: Path) -> list[Path]:
     win.show_detail_for(session.get(worst.path))
     wait_until(lambda: win.detail.canvas.has_heatmap or "unavailable" in win.detail.heat_status.text(), 600)
     grab("detail_heatmap.png")
+    canvas = win.detail.canvas
+    wait_until(lambda: canvas.pixmap_size == canvas.natural_size and canvas.has_image, 120)  # the full decode
+    from PySide6.QtCore import QPointF
+
+    canvas.zoom_at(1.0, QPointF(canvas.width() * 0.45, canvas.height() * 0.4))
+    grab("loupe_100.png")
+    canvas.zoom_at(None)
     win.show_grid()
     a = ranked[0]
     b = next((e for e in ranked if e.path.stem.startswith(a.path.stem) and e is not a), ranked[1])
@@ -102,6 +109,9 @@ def capture(win, folder: Path, out: Path) -> list[Path]:
     win.show_compare()
     wait_until(lambda: all(c.has_image for c, _ in win.compare.cells.values()), 120)
     grab("compare.png")
+    first = next(iter(win.compare.cells.values()))[0]
+    first.zoom_at(1.0, QPointF(first.width() * 0.5, first.height() * 0.45))  # the others follow
+    grab("compare_zoomed.png")
     return saved
 
 
