@@ -46,6 +46,12 @@ def test_wheel_zoom_is_bounded_and_drag_pans_within_the_photo(canvas, qtbot):
     assert canvas.zoom == MAX_ZOOM
     canvas.zoom_at(0.01)
     assert canvas.zoom is None  # below fit is fit
+    canvas.set_image(image(50, 40))  # a photo smaller than the widget: 100 % is 1:1, not fit
+    canvas.toggle_zoom()
+    assert canvas.zoom == 1.0 and canvas.image_rect().width() == pytest.approx(50)
+    canvas.zoom_at(0.5)
+    assert canvas.zoom is None and canvas.image_rect().width() == pytest.approx(187.5)
+    canvas.set_image(image(100, 75), natural_size=QSize(800, 600))
     canvas.set_view(1.0)
     seen = []
     canvas.view_changed.connect(lambda: seen.append(canvas.centre))

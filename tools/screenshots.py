@@ -94,8 +94,8 @@ def capture(win, folder: Path, out: Path) -> list[Path]:
     wait_until(lambda: canvas.pixmap_size == canvas.natural_size and canvas.has_image, 120)  # the full decode
     from PySide6.QtCore import QPointF
 
-    canvas.zoom_at(1.0, QPointF(canvas.width() * 0.45, canvas.height() * 0.4))
-    grab("loupe_100.png")
+    canvas.zoom_at(2.0, QPointF(canvas.width() * 0.45, canvas.height() * 0.4))  # the demo photos are small
+    grab("loupe_200.png")
     canvas.zoom_at(None)
     win.show_grid()
     a = ranked[0]
@@ -110,7 +110,7 @@ def capture(win, folder: Path, out: Path) -> list[Path]:
     wait_until(lambda: all(c.has_image for c, _ in win.compare.cells.values()), 120)
     grab("compare.png")
     first = next(iter(win.compare.cells.values()))[0]
-    first.zoom_at(1.0, QPointF(first.width() * 0.5, first.height() * 0.45))  # the others follow
+    first.zoom_at(2.0, QPointF(first.width() * 0.5, first.height() * 0.45))  # the others follow
     grab("compare_zoomed.png")
     return saved
 

@@ -121,8 +121,9 @@ class ImageCanvas(QWidget):
         return self.fit_scale() if self.zoom is None else self.zoom
 
     def set_view(self, zoom: float | None, centre: QPointF | None = None, emit: bool = False) -> None:
-        """Zoom (None = fit, else clamped between fit and MAX_ZOOM) around ``centre``."""
-        if zoom is not None and zoom <= self.fit_scale() * 1.0001:
+        """Zoom (None = fit, else at most MAX_ZOOM) around ``centre``. Below both fit and 100 %
+        is fit: 100 % of a photo smaller than the widget stays 1:1."""
+        if zoom is not None and zoom < min(self.fit_scale(), 1.0) * 0.999:
             zoom = None
         self.zoom = None if zoom is None else min(MAX_ZOOM, zoom)
         if centre is not None:
@@ -225,8 +226,10 @@ class ImageCanvas(QWidget):
                 p.drawPixmap(target, self._heat, QRectF(self._heat.rect()))
                 p.setOpacity(1.0)
             if self.zoom is not None:
-                p.setPen(QColor(230, 230, 230))
-                p.drawText(QRect(8, 8, 120, 20), Qt.AlignmentFlag.AlignLeft, f"{self.zoom * 100:.0f} %")
+                badge = QRect(8, 8, 64, 22)
+                p.fillRect(badge, QColor(0, 0, 0, 170))
+                p.setPen(QColor(235, 235, 235))
+                p.drawText(badge, Qt.AlignmentFlag.AlignCenter, f"{self.zoom * 100:.0f} %")
         if self.message:
             p.setPen(QColor(220, 220, 220))
             p.drawText(self.rect().adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft,
