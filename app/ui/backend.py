@@ -20,10 +20,10 @@ import numpy as np
 from PIL import Image
 from PySide6.QtGui import QImage
 
-from photocull.app.core import decode, engine, export, journal, organise, thumbs, xmp
+from photocull.app.core import decode, engine, export, jobs, journal, organise, thumbs, xmp
 from photocull.app.core.cache import Cache
 from photocull.app.core.decisions import Decision
-from photocull.app.core.scan import PhotoItem, scan_folder
+from photocull.app.core.scan import scan_folder
 from photocull.app.core.session import Entry
 
 from .settings import Settings
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 # How often the scoring job reports progress (seconds) at most.
 _FLUSH_S = 0.15
-_EXIF_BATCH = 200  # EXIF summaries read from files, stored per transaction
 
 
 def heat_layer(cam: np.ndarray) -> Image.Image:
@@ -127,8 +126,9 @@ class Backend:
     def folder_job(self, folder: str | Path) -> Callable[[threading.Event], Iterator[tuple]]:
         """A job for :class:`~photocull.app.ui.workers.GeneratorWorker` that yields, in order:
 
-        ``("items", entries, companions)`` once (with the photographer's decisions applied: stored
-        ones, and for photos seen for the first time the ratings/labels of their XMP, read in),
+        ``("items", entries, companions, items)`` once (with the photographer's decisions applied:
+        stored ones, and for photos seen for the first time the ratings/labels of their XMP, read in;
+        ``items``: the scan's PhotoItems, for the jobs that follow: no photo is stat'ed again),
         ``("model", model_id)``, ``("scores", [ScoreResult...])`` batches, and
         ``("dates", {path: taken})`` (EXIF capture times) at the end.
         """
@@ -145,7 +145,7 @@ class Backend:
                 d = stored.get(it.path, Decision())
                 entries.append(Entry(it.path, error=it.error, flag=d.flag, stars=d.stars,
                                      taken=it.mtime_ns / 1e9 if it.mtime_ns else None))
-            yield ("items", entries, {it.path: list(it.companions) for it in items if it.companions})
+            yield ("items", entries, {it.path: list(it.companions) for it in items if it.companions}, items)
             if cancel.is_set():
                 raise Cancelled
             scorer = self.scorer()
@@ -162,30 +162,9 @@ class Backend:
                     batch, last = [], time.monotonic()
             if batch:
                 yield ("scores", batch)
-            yield ("dates", self._dates(items, cancel))
+            yield ("dates", jobs.capture_dates(items, cache, cancel))
 
         return job
-
-    def _dates(self, items: list[PhotoItem], cancel: threading.Event) -> dict[Path, float]:
-        cache = self.cache
-        items = [it for it in items if it.ok]
-        cached = cache.get_exifs((it.path, it.size, it.mtime_ns) for it in items)
-        out, new = {}, []
-        for it in items:
-            if cancel.is_set():
-                cache.put_exifs(new)
-                raise Cancelled
-            summary = cached.get(it.path)
-            if summary is None:
-                summary = decode.read_exif_summary(it.path)
-                new.append((it.path, it.size, it.mtime_ns, summary))
-                if len(new) >= _EXIF_BATCH:
-                    cache.put_exifs(new)
-                    new = []
-            if summary.get("taken") is not None:
-                out[it.path] = float(summary["taken"])
-        cache.put_exifs(new)
-        return out
 
     # -- images (worker threads) --------------------------------------------
     def load_thumbnail(self, path: Path, size: int) -> QImage:

@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleRangeSlider
 
+from photocull.app.core.jobs import analysis_job, learn_job
 from photocull.app.core.session import DECISION_FILTERS, PICK, REJECT, UNFLAGGED, CullSession, Entry
 
 from .backend import Backend
 from .delegate import PhotoDelegate
 from .detail import CompareView, DetailView
 from .dialogs import AutoCullDialog, ExportDialog, SettingsDialog
-from .extras import analysis_job, learn_job
 from .models import PhotoListModel, PhotoProxyModel
 from .settings import Settings
 from .workers import DetailWorker, GeneratorWorker, ThreadRegistry, ThumbnailLoader
@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.generation = 0
         self.folder: Path | None = None
         self.companions: dict[Path, list[Path]] = {}
+        self._items: list = []  # the folder's scanned PhotoItems: the analysis job reuses them
         self._scan_failed: set[Path] = set()
         self.stale_dropped = 0  # results of an older generation that were ignored (for tests / debugging)
         self.registry = ThreadRegistry(self)
@@ -333,7 +334,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"photocull — {self.folder}")
         self.thumbs.reset(gen)
         self.previews.reset(gen)
-        self.companions = {}
+        self.companions, self._items = {}, []
         self.model.set_session(CullSession())
         self.stack.setCurrentWidget(self.grid)
         self._progress = {"done": 0, "total": 0, "computed": 0, "t0": time.monotonic()}
@@ -364,7 +365,7 @@ class MainWindow(QMainWindow):
             return
         kind = msg[0]
         if kind == "items":
-            _, entries, companions = msg
+            _, entries, companions, self._items = msg
             self.companions = companions
             self._scan_failed = {e.path for e in entries if e.failed}
             self.model.set_session(CullSession(entries))
@@ -427,7 +428,7 @@ class MainWindow(QMainWindow):
         entries = list(self.model.session.entries)
         if not entries:
             return
-        w = GeneratorWorker(gen, analysis_job(self.backend.cache, entries))
+        w = GeneratorWorker(gen, analysis_job(self.backend.cache, self._items, {e.path: e.score for e in entries}))
         w.item.connect(self._on_analysis_item)
         w.failed.connect(self._on_worker_failed)
         w.finished.connect(self._on_analysis_finished)

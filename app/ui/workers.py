@@ -24,6 +24,8 @@ from PIL import Image
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage
 
+from photocull.app.core.jobs import Cancelled
+
 __all__ = [
     "pil_to_qimage",
     "Cancelled",
@@ -44,10 +46,6 @@ def pil_to_qimage(img: Image.Image) -> QImage:
     channels = 4 if fmt == QImage.Format.Format_RGBA8888 else 3
     q = QImage(data, img_.width, img_.height, img_.width * channels, fmt)
     return q.copy()  # detach from the Python bytes buffer
-
-
-class Cancelled(Exception):
-    """Raised inside a worker's job when its cancel flag is set."""
 
 
 class GeneratorWorker(QObject):
