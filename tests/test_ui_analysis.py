@@ -53,8 +53,18 @@ def test_bursts_reasons_and_best_of_burst(qtbot, make_window, env):
     assert proxy_names(w) == ["a2.jpg", "a1.jpg", "a3.jpg", "b.jpg", "c.jpg"]
 
     # the menu action: best of each burst kept, the rest of the burst rejected, singles left as they are
-    w.act_best_of_burst.trigger()
+    w.act_best_of_burst.trigger()  # through a preview dialog, never silently
+    dlg = w.cull_dialog
+    assert dlg.isVisible() and all(e[k].flag == "none" for k in f)
+    assert dlg.preview_label.text().startswith("Will pick 1, reject 2, leave 0 of yours alone")
+    dlg.singles.setChecked(True)  # the preview follows the options
+    dlg.threshold.setValue(float(e["c"].score) + 0.1)
+    assert dlg.preview_label.text().startswith("Will pick 2, reject 3,")
+    dlg.singles.setChecked(False)
+    assert dlg.params() == {"threshold": None, "overwrite": False, "stars": False}
+    dlg.accept()
     assert [e[k].flag for k in ("a1", "a2", "a3", "b", "c")] == [REJECT, PICK, REJECT, "none", "none"]
+    assert e["a2"].stars == 0  # stars only when asked
     stored = w.backend.cache.get_decisions(list(f.values()))
     assert stored[f["a2"]].flag == PICK and stored[f["a1"]].flag == REJECT
     w.undo()

@@ -36,13 +36,22 @@ def test_gui_reads_ratings_in_and_auto_cull_leaves_them_alone(qtbot, make_window
     assert "left 2 of yours alone" in w.log_view.toPlainText()
     assert w.backend.cache.get_decision(folder / "s0.jpg").label == "Yellow"  # read in, kept
 
-    # the dialog's explicit choice: overwrite them too
-    from photocull.app.ui.dialogs import AutoCullDialog
-
-    dlg = AutoCullDialog(5, w)
-    assert dlg.params() == {"top_percent": 30.0, "overwrite": False}
-    dlg.overwrite.setChecked(True)
+    # the dialog's explicit choice: overwrite them too; its preview follows the options
     w.undo()
-    w.auto_cull(**dlg.params())
+    w.choose_auto_cull()
+    dlg = w.cull_dialog
+    assert dlg.params() == {"top_percent": 30.0, "overwrite": False, "stars": False}
+    preview = s.preview_auto_cull(top_percent=30)
+    assert dlg.preview_label.text().startswith(preview.summary().capitalize())
+    assert preview.picks + preview.rejects == 3 and "leave 2 of yours alone" in preview.summary()
+    dlg.percent.setValue(0)  # live: keep none
+    assert dlg.preview_label.text() == "Will pick 0, reject 3, leave 2 of yours alone (3 changes)"
+    dlg.overwrite.setChecked(True)
+    assert dlg.preview_label.text() == "Will pick 0, reject 5, leave 0 of yours alone (5 changes)"
+    dlg.percent.setValue(30)
+    assert all(x.flag == UNFLAGGED for x in s.entries)  # the preview applied nothing
+    dlg.stars.setChecked(True)
+    dlg.accept()
     assert s.get(folder / "flat.jpg").flag == REJECT and s.get(folder / "s0.jpg").flag in (PICK, REJECT)
     assert not s.left_alone
+    assert {s.get(p).stars for p in s.with_flag(PICK)} <= {4, 5} and s.with_flag(PICK)  # asked for

@@ -50,7 +50,7 @@ def test_auto_cull_top_percent_keeps_ties_and_skips_failures_and_is_undoable():
     flags = [e.flag for e in s.entries]
     assert flags == [UNFLAGGED, PICK, PICK, REJECT, UNFLAGGED]  # the photographer's 2 stars: theirs
     assert (s.entries[0].stars, s.entries[0].auto) == (2, False)
-    assert s.entries[1].stars == 5 and s.entries[1].auto  # auto picks get the stars of their score
+    assert s.entries[1].stars == 0 and s.entries[1].auto  # flags only: no stars unless asked
     # a second auto-cull may change its own proposals, not the photographer's decisions
     s.set_flag([s.entries[3].path], PICK)  # they overrule the reject of the 10
     s.auto_cull(top_percent=25)
@@ -61,9 +61,9 @@ def test_auto_cull_top_percent_keeps_ties_and_skips_failures_and_is_undoable():
     s.undo()
     assert [e.flag for e in s.entries] == [UNFLAGGED] * 5 and not any(e.auto for e in s.entries)
     # overwrite: everything scored is auto-culled, the photographer's stars included
-    s.auto_cull(top_percent=40, overwrite=True)
+    s.auto_cull(top_percent=40, overwrite=True, stars=True)
     assert [e.flag for e in s.entries] == [PICK, PICK, PICK, REJECT, UNFLAGGED] and s.left_alone == []
-    assert s.entries[0].stars == 5 and s.entries[0].auto
+    assert s.entries[0].stars == 5 and s.entries[0].auto  # asked for: the stars of its score
     s.undo()
     assert (s.entries[0].flag, s.entries[0].stars, s.entries[0].auto) == (UNFLAGGED, 2, False)
     assert s.counts()["errors"] == 1
@@ -103,3 +103,57 @@ def test_best_of_burst_only_touches_real_bursts_and_leaves_the_photographers_alo
     s.undo()
     s.auto_cull_best_of_burst(overwrite=True)
     assert e[4].flag == REJECT and s.left_alone == []
+
+
+def test_preview_is_what_applying_does_and_changes_nothing():
+    s = _session([90, 80, 55, 30, 10])
+    e = s.entries
+    s.set_flag([e[3].path], PICK)  # the photographer's pick of the 30
+    s.set_stars([e[0].path], 3)  # and 3 stars on the 90
+    before = [(x.flag, x.stars, x.auto) for x in e]
+    p = s.preview_auto_cull(top_percent=40)  # ceil(5 * 0.4) = 2: the 90 and the 80
+    assert [(x.flag, x.stars, x.auto) for x in e] == before and s.undo() == [e[0].path]  # nothing applied
+    s.redo()
+    assert (p.picks, p.rejects, len(p.left_alone)) == (1, 2, 2)
+    assert p.summary() == "will pick 1, reject 2, leave 2 of yours alone" and p.changed == 3
+    assert sorted(s.auto_cull(top_percent=40)) == sorted(p.new) and s.left_alone == p.left_alone
+    assert [(x.flag, x.stars) for x in e] == [(UNFLAGGED, 3), (PICK, 0), (REJECT, 0), (PICK, 0), (REJECT, 0)]
+    # stars only when asked; a second identical run changes nothing
+    assert s.preview_auto_cull(top_percent=40).changed == 0
+    assert s.preview_auto_cull(top_percent=40, stars=True).new[e[1].path] == (PICK, 5, None, True)
+    s.auto_cull(top_percent=40, stars=True)
+    assert e[1].stars == 5
+    # flags only again: auto-cull's own stars go, the photographer's stay under overwrite
+    s.auto_cull(top_percent=40, overwrite=True)
+    assert (e[1].flag, e[1].stars) == (PICK, 0) and (e[0].flag, e[0].stars) == (PICK, 3)
+    b = s.preview_best_of_burst(threshold=50)  # no bursts: singles by the threshold
+    assert (b.picks, b.rejects) == (3, 2) and b.label == "auto-cull best of burst"
+    assert s.preview_best_of_burst().new == {}  # no bursts, no threshold: nothing to do
+
+
+def test_colour_labels_toggle_undo_survive_auto_cull_and_filter():
+    s = _session([90, 10, 50])
+    a, b, c = (e.path for e in s.entries)
+    assert s.toggle_label([a, b], "Red") == [a, b]
+    assert s.toggle_label([a], "Red") == [a] and s.get(a).label is None  # the same key again clears
+    assert s.toggle_label([a, b], "Red") == [a]  # not all had it: all get it
+    assert s.toggle_label([b], "Blue") == [b] and s.get(b).label == "Blue"
+    s.undo()
+    assert s.get(b).label == "Red"
+    s.redo()
+    with pytest.raises(ValueError):
+        s.toggle_label([a], "Orange")
+    s.set_stars([c], 4)
+    s.auto_cull(top_percent=50, overwrite=True)  # auto-cull never changes a label
+    assert [e.label for e in s.entries] == ["Red", "Blue", None] and s.get(a).flag == PICK
+    # filters: stars >= N and colour label
+    e_a, e_b, e_c = s.entries
+    assert (e_c.flag, e_c.stars) == (PICK, 4)  # overwrite, flags only: its stars stay
+    s.undo()
+    assert e_c.matches(min_stars=4) and not e_a.matches(min_stars=1)
+    assert e_a.matches(label="Red") and not e_b.matches(label="Red") and e_b.matches(label="Blue")
+    assert e_c.matches(label="none") and not e_a.matches(label="none") and e_a.matches(label="any")
+    assert not e_c.matches(min_stars=4, label="Red")
+    # a label alone does not make the verdict the photographer's: auto-cull still culls it
+    s.auto_cull(top_percent=50)
+    assert s.left_alone == [c] and e_a.flag == PICK and e_b.flag == REJECT

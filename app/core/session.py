@@ -12,7 +12,9 @@ job (every mutating method returns the paths whose decision changed).
 A decision is the photographer's unless auto-cull made it (``Entry.auto``): auto-cull and
 best-of-burst leave the photographer's flags and stars alone
 (:func:`photocull.app.core.decisions.keep_manual`) unless asked to overwrite them; the
-photos left alone by the last one are :attr:`CullSession.left_alone`.
+photos left alone by the last one are :attr:`CullSession.left_alone`. Each has a dry run
+(``preview_*`` -> :class:`Proposal`, what the dialogs show before applying) that the applying
+method goes through, so preview and result cannot disagree.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from photocull.app.core.bursts import BurstInfo, cull_best_of_burst
 from photocull.app.core.decisions import (
     FLAGS,
     KEEP,
+    LABEL_COLOURS,
     PICK,
     REJECT,
     UNFLAGGED,
@@ -36,10 +39,15 @@ from photocull.app.core.decisions import (
 )
 from photocull.app.core.paths import as_path
 
-__all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "Entry", "CullSession"]
+__all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "LABEL_FILTERS", "Entry", "Proposal",
+           "CullSession"]
 
 # Decision filters understood by Entry.matches (besides "all").
 DECISION_FILTERS = ("all", PICK, REJECT, UNFLAGGED, "error")
+# Colour-label filters understood by Entry.matches: any, one colour, or no label.
+LABEL_FILTERS = ("any", *LABEL_COLOURS, "none")
+
+_State = tuple[str, int, str | None, bool]  # an entry's (flag, stars, label, auto)
 
 
 @dataclass
@@ -55,6 +63,7 @@ class Entry:
     cached: bool = False
     reasons: list[str] = field(default_factory=list)  # labels of photocull.app.core.reasons ("blurry", ...)
     burst: BurstInfo | None = None  # burst / near-duplicate group (photocull.app.core.bursts)
+    label: str | None = None  # the photographer's colour label (decisions.LABEL_COLOURS) or another tool's text
     auto: bool = False  # flag and stars are auto-cull's proposal, not the photographer's decision
 
     @property
@@ -65,13 +74,17 @@ class Entry:
     def failed(self) -> bool:
         return bool(self.error)
 
-    def matches(self, lo: float = 0.0, hi: float = 100.0, decision: str = "all") -> bool:
-        """Whether the entry passes a score-range filter and a decision filter.
+    def matches(self, lo: float = 0.0, hi: float = 100.0, decision: str = "all", min_stars: int = 0,
+                label: str = "any") -> bool:
+        """Whether the entry passes a score-range filter, a decision filter, at least ``min_stars``
+        stars and a colour-label filter (``"any"``, a colour, or ``"none"``: no label).
 
         Unscored entries (still scoring, or failed) pass any score range so
         that the grid never hides what it has not judged yet; ``decision="error"``
         keeps only failed entries.
         """
+        if self.stars < min_stars or label not in ("any", "none" if self.label is None else self.label):
+            return False
         if decision == "error":
             return self.failed
         if decision != "all" and (self.failed or self.flag != decision):
@@ -83,11 +96,33 @@ class Entry:
 
 @dataclass
 class _Step:
-    """One undoable step: per path, the (flag, stars, auto) before and after."""
+    """One undoable step: per path, the (flag, stars, label, auto) before and after."""
 
     label: str
-    before: dict[Path, tuple[str, int, bool]] = field(default_factory=dict)
-    after: dict[Path, tuple[str, int, bool]] = field(default_factory=dict)
+    before: dict[Path, _State] = field(default_factory=dict)
+    after: dict[Path, _State] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What an auto-cull would set (:meth:`CullSession.preview_auto_cull`), not applied yet."""
+
+    label: str
+    new: dict[Path, _State]  # path -> the (flag, stars, label, auto) auto-cull sets
+    left_alone: list[Path]  # the photographer's decisions it keeps
+    changed: int  # photos whose decision it changes
+
+    @property
+    def picks(self) -> int:
+        return sum(1 for v in self.new.values() if v[0] == PICK)
+
+    @property
+    def rejects(self) -> int:
+        return sum(1 for v in self.new.values() if v[0] == REJECT)
+
+    def summary(self) -> str:
+        """"will pick N, reject M, leave K of yours alone"."""
+        return f"will pick {self.picks}, reject {self.rejects}, leave {len(self.left_alone)} of yours alone"
 
 
 class CullSession:
@@ -123,18 +158,19 @@ class CullSession:
         return {e.path: e.score for e in self.entries if e.score is not None and not e.failed}
 
     # -- decisions ----------------------------------------------------------
-    def _change(self, label: str, new: dict[Path, tuple[str, int]], auto: bool = False) -> list[Path]:
+    def _change(self, label: str, new: dict[Path, _State]) -> list[Path]:
         step = _Step(label)
-        for path, (flag, stars) in new.items():
+        for path, state in new.items():
+            flag, stars = state[0], state[1]
             if flag not in FLAGS:
                 raise ValueError(f"unknown flag {flag!r}")
             if not 0 <= stars <= 5:
                 raise ValueError(f"stars must be 0..5, got {stars}")
             e = self._by_path[as_path(path)]
-            if (e.flag, e.stars, e.auto) == (flag, stars, auto):
+            if self._state(e.path) == state:
                 continue
-            step.before[e.path] = (e.flag, e.stars, e.auto)
-            step.after[e.path] = (flag, stars, auto)
+            step.before[e.path] = self._state(e.path)
+            step.after[e.path] = state
         if not step.after:
             return []
         self._apply(step.after)
@@ -143,37 +179,60 @@ class CullSession:
         self._redo.clear()
         return list(step.after)
 
-    def _apply(self, values: dict[Path, tuple[str, int, bool]]) -> None:
-        for path, (flag, stars, auto) in values.items():
+    def _state(self, path: Path) -> _State:
+        e = self._by_path[path]
+        return e.flag, e.stars, e.label, e.auto
+
+    def _apply(self, values: dict[Path, _State]) -> None:
+        for path, (flag, stars, label, auto) in values.items():
             e = self._by_path[path]
-            e.flag, e.stars, e.auto = flag, stars, auto
+            e.flag, e.stars, e.label, e.auto = flag, stars, label, auto
 
     def set_flag(self, paths: Sequence[Path], flag: str) -> list[Path]:
         """Pick / reject / unflag ``paths`` as one undoable step; returns changed paths."""
-        return self._change(flag, {as_path(p): (flag, self._by_path[as_path(p)].stars) for p in paths})
+        return self._change(flag, {e.path: (flag, e.stars, e.label, False) for e in map(self.get, paths)})
 
     def set_stars(self, paths: Sequence[Path], stars: int) -> list[Path]:
-        return self._change(f"{stars} stars", {as_path(p): (self._by_path[as_path(p)].flag, int(stars)) for p in paths})
+        return self._change(f"{stars} stars",
+                            {e.path: (e.flag, int(stars), e.label, False) for e in map(self.get, paths)})
 
-    def _apply_proposal(self, label: str, results: list[CullResult], overwrite: bool) -> list[Path]:
-        """Auto-cull's ``results`` as one undoable step, the photographer's decisions kept
-        (unless ``overwrite``); sets :attr:`left_alone`."""
-        manual = {e.path: Decision(e.flag, e.stars) for e in self.entries if not e.auto}
+    def toggle_label(self, paths: Sequence[Path], colour: str) -> list[Path]:
+        """Give ``paths`` the colour label ``colour`` as one undoable step, or clear it when they all
+        have it already (Lightroom's keys 6-9). Auto-cull never changes a label."""
+        if colour not in LABEL_COLOURS:
+            raise ValueError(f"unknown colour label {colour!r} (expected one of {LABEL_COLOURS})")
+        entries = [self.get(p) for p in paths]
+        new = None if entries and all(e.label == colour for e in entries) else colour
+        return self._change(f"label {new or 'cleared'}", {e.path: (e.flag, e.stars, new, e.auto) for e in entries})
+
+    def _propose(self, label: str, results: list[CullResult], overwrite: bool, stars: bool) -> Proposal:
+        """What applying auto-cull's ``results`` would set, the photographer's decisions kept
+        (unless ``overwrite``). ``stars``: picks get the stars of their score; else auto-cull sets
+        flags only (a pick keeps the photographer's stars, auto-cull's earlier stars go)."""
+        manual = {e.path: Decision(e.flag, e.stars, e.label) for e in self.entries if not e.auto}
         protected = keep_manual(results, manual, overwrite)
-        self.left_alone = protected.left_alone
-        theirs = set(self.left_alone)
-        new = {r.path: (PICK if r.verdict == KEEP else REJECT, r.decision.stars if r.verdict == KEEP else 0)
-               for r in protected.results if r.path not in theirs}
-        return self._change(label, new, auto=True)
+        theirs = set(protected.left_alone)
+        new: dict[Path, _State] = {}
+        for r in protected.results:
+            if r.path in theirs or r.verdict not in (KEEP, REJECT):
+                continue
+            e = self._by_path[r.path]
+            if r.verdict == REJECT:
+                new[r.path] = (REJECT, 0, e.label, True)
+            else:
+                new[r.path] = (PICK, r.decision.stars if stars else (0 if e.auto else e.stars), e.label, True)
+        changed = sum(1 for p, v in new.items() if v != self._state(p))
+        return Proposal(label, new, protected.left_alone, changed)
 
-    def auto_cull(self, top_percent: float | None = None, threshold: float | None = None,
-                  overwrite: bool = False) -> list[Path]:
-        """Pick / reject the scored entries as one undoable step (rules of :mod:`photocull.app.core.decisions`).
+    def apply_proposal(self, proposal: Proposal) -> list[Path]:
+        """Apply a proposal of :meth:`preview_auto_cull` / :meth:`preview_best_of_burst` as one
+        undoable step; sets :attr:`left_alone`; returns the changed paths."""
+        self.left_alone = list(proposal.left_alone)
+        return self._change(proposal.label, proposal.new)
 
-        Exactly one of ``top_percent`` (0-100) or ``threshold`` (score) is given. Failed or
-        unscored entries keep their decision ("needs review"), and so do the photographer's
-        flags and stars unless ``overwrite``. A pick gets the stars of its score.
-        """
+    def preview_auto_cull(self, top_percent: float | None = None, threshold: float | None = None,
+                          overwrite: bool = False, stars: bool = False) -> Proposal:
+        """What :meth:`auto_cull` would do, without doing it (the same code path)."""
         if (top_percent is None) == (threshold is None):
             raise ValueError("give exactly one of top_percent or threshold")
         entries = [e for e in self.entries if not e.failed and e.score is not None]
@@ -181,20 +240,38 @@ class CullSession:
             results = cull_top(entries, top_percent / 100.0)
         else:
             results = cull_threshold(entries, threshold)
-        return self._apply_proposal("auto-cull", results, overwrite)
+        return self._propose("auto-cull", results, overwrite, stars)
 
-    def auto_cull_best_of_burst(self, threshold: float | None = None, overwrite: bool = False) -> list[Path]:
+    def auto_cull(self, top_percent: float | None = None, threshold: float | None = None,
+                  overwrite: bool = False, stars: bool = False) -> list[Path]:
+        """Pick / reject the scored entries as one undoable step (rules of :mod:`photocull.app.core.decisions`).
+
+        Exactly one of ``top_percent`` (0-100) or ``threshold`` (score) is given. Failed or
+        unscored entries keep their decision ("needs review"), and so do the photographer's
+        flags and stars unless ``overwrite``. ``stars``: a pick gets the stars of its score
+        (else only flags are set).
+        """
+        return self.apply_proposal(self.preview_auto_cull(top_percent, threshold, overwrite, stars))
+
+    def preview_best_of_burst(self, threshold: float | None = None, overwrite: bool = False,
+                              stars: bool = False) -> Proposal:
+        """What :meth:`auto_cull_best_of_burst` would do, without doing it (the same code path)."""
+        entries = [e for e in self.entries if not e.failed and e.score is not None
+                   and (threshold is not None or (e.burst is not None and e.burst.is_burst))]
+        groups = {e.path: e.burst for e in entries if e.burst is not None}
+        return self._propose("auto-cull best of burst", cull_best_of_burst(entries, groups, threshold),
+                             overwrite, stars)
+
+    def auto_cull_best_of_burst(self, threshold: float | None = None, overwrite: bool = False,
+                                stars: bool = False) -> list[Path]:
         """Pick the best shot of each burst of 2+ shots, reject the rest of it (one undoable step).
 
         Single shots are left as they are, unless ``threshold`` is given: then they are picked,
         or rejected when they score below it. Failed/unscored entries keep their decision, and
-        so do the photographer's flags and stars unless ``overwrite``.
+        so do the photographer's flags and stars unless ``overwrite``; ``stars`` as in
+        :meth:`auto_cull`.
         """
-        entries = [e for e in self.entries if not e.failed and e.score is not None
-                   and (threshold is not None or (e.burst is not None and e.burst.is_burst))]
-        groups = {e.path: e.burst for e in entries if e.burst is not None}
-        return self._apply_proposal("auto-cull best of burst",
-                                    cull_best_of_burst(entries, groups, threshold), overwrite)
+        return self.apply_proposal(self.preview_best_of_burst(threshold, overwrite, stars))
 
     def undo(self) -> list[Path]:
         if not self._undo:

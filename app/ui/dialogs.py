@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from .settings import BACKENDS, DEVICES, ORGANIZE_CHOICES, SIDECAR_NAMINGS, Settings
 
-__all__ = ["AutoCullDialog", "ExportDialog", "SettingsDialog"]
+__all__ = ["AutoCullDialog", "BestOfBurstDialog", "ExportDialog", "SettingsDialog"]
 
 
 def _path_row(field: QLineEdit, browse) -> QWidget:
@@ -50,12 +50,45 @@ def _lay_out(dialog: QDialog, form: QFormLayout, note: str) -> None:
     lay.addWidget(buttons)
 
 
-class AutoCullDialog(QDialog):
+class _CullDialog(QDialog):
+    """The options every auto-cull shares (overwrite, stars) and a live preview of what OK will
+    do: ``preview(**params()) -> Proposal`` (:class:`~photocull.app.core.session.Proposal`),
+    the session's dry run of the very code that applies it."""
+
+    def __init__(self, title: str, preview, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self._preview = preview
+        self.overwrite = QCheckBox("Also change the flags and stars you set (here or in another tool)")
+        self.stars = QCheckBox("Also set stars from the score (1-5★)")
+        self.preview_label = QLabel()
+        self.preview_label.setObjectName("preview")
+        self.preview_label.setStyleSheet("font-weight: bold;")
+
+    def _finish(self, form: QFormLayout, note: str, *widgets) -> None:
+        form.addRow(self.overwrite)
+        form.addRow(self.stars)
+        form.addRow(self.preview_label)
+        for w in (self.overwrite, self.stars, *widgets):
+            signal = w.toggled if isinstance(w, QCheckBox | QRadioButton) else w.valueChanged
+            signal.connect(self.update_preview)
+        _lay_out(self, form, note)
+        self.update_preview()
+
+    def params(self) -> dict:
+        return {"overwrite": self.overwrite.isChecked(), "stars": self.stars.isChecked()}
+
+    def update_preview(self, *_args) -> None:
+        p = self._preview(**self.params())
+        self.preview_label.setText(p.summary().capitalize()
+                                   + (f" ({p.changed} change)" if p.changed == 1 else f" ({p.changed} changes)"))
+
+
+class AutoCullDialog(_CullDialog):
     """Pick the best N % (or score >= threshold) and reject the rest — one undoable step."""
 
-    def __init__(self, scored: int, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Auto-cull")
+    def __init__(self, scored: int, preview, parent=None):
+        super().__init__("Auto-cull", preview, parent)
         self.top = QRadioButton("Keep the best")
         self.thr = QRadioButton("Keep photos scoring at least")
         self.top.setChecked(True)
@@ -70,19 +103,38 @@ class AutoCullDialog(QDialog):
         self.threshold.setRange(0, 100)
         self.threshold.setValue(50)
         self.threshold.setDecimals(1)
-        self.overwrite = QCheckBox("Also change the flags and stars you set (here or in another tool)")
         form = QFormLayout()
         form.addRow(self.top, self.percent)
         form.addRow(self.thr, self.threshold)
-        form.addRow(self.overwrite)
-        _lay_out(self, form, f"Applies to the {scored} scored photo(s): picks the kept ones, rejects the "
-                 "others.\nYour own decisions are left alone, and photos that failed to score are left "
-                 "for you to review. Undo with Ctrl+Z.")
+        self._finish(form, f"Applies to the {scored} scored photo(s): picks the kept ones, rejects the "
+                     "others.\nYour own decisions are left alone, and photos that failed to score are left "
+                     "for you to review. Undo with Ctrl+Z.", self.top, self.percent, self.threshold)
 
     def params(self) -> dict:
         """Keyword arguments for :meth:`CullSession.auto_cull`."""
         how = {"top_percent": self.percent.value()} if self.top.isChecked() else {"threshold": self.threshold.value()}
-        return {**how, "overwrite": self.overwrite.isChecked()}
+        return {**how, **super().params()}
+
+
+class BestOfBurstDialog(_CullDialog):
+    """Pick the best shot of each burst, reject its other shots; single shots only with a threshold."""
+
+    def __init__(self, preview, parent=None):
+        super().__init__("Auto-cull: best of each burst", preview, parent)
+        self.singles = QCheckBox("Also cull single shots: keep those scoring at least")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0, 100)
+        self.threshold.setValue(50)
+        self.threshold.setDecimals(1)
+        form = QFormLayout()
+        form.addRow(self.singles, self.threshold)
+        self._finish(form, "Picks the best shot of every burst / near-duplicate group and rejects its other "
+                     "shots; single shots are left alone unless asked.\nYour own decisions are left alone. "
+                     "Undo with Ctrl+Z.", self.singles, self.threshold)
+
+    def params(self) -> dict:
+        """Keyword arguments for :meth:`CullSession.auto_cull_best_of_burst`."""
+        return {"threshold": self.threshold.value() if self.singles.isChecked() else None, **super().params()}
 
 
 class ExportDialog(QDialog):

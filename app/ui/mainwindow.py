@@ -31,7 +31,7 @@ from photocull.app.core.session import DECISION_FILTERS, PICK, REJECT, UNFLAGGED
 from .backend import Backend
 from .delegate import PhotoDelegate
 from .detail import CompareView, DetailView
-from .dialogs import AutoCullDialog, ExportDialog, SettingsDialog
+from .dialogs import AutoCullDialog, BestOfBurstDialog, ExportDialog, SettingsDialog
 from .models import PhotoListModel, PhotoProxyModel
 from .settings import Settings
 from .workers import DetailWorker, GeneratorWorker, ThreadRegistry, ThumbnailLoader
@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self._analysis_worker: GeneratorWorker | None = None
         self._learn_worker: GeneratorWorker | None = None
         self.learn_box: QMessageBox | None = None
+        self.cull_dialog = None  # the open Auto-cull / best-of-burst dialog
         self._detail_worker: DetailWorker | None = None
         self._detail_request = 0
         self._progress = {"done": 0, "total": 0, "computed": 0, "t0": 0.0}
@@ -213,7 +214,7 @@ class MainWindow(QMainWindow):
         p.addSeparator()
         self._action("Auto-&cull…", self.choose_auto_cull, "Ctrl+K", p)
         self.act_best_of_burst = self._action(
-            "Auto-cull → &best of each burst", lambda: self.auto_cull_best_of_burst(), "Ctrl+Shift+K", p,
+            "Auto-cull → &best of each burst…", self.choose_best_of_burst, "Ctrl+Shift+K", p,
             tip="Pick the best shot of every burst / near-duplicate group and reject the others")
         p.addSeparator()
         self.act_learn = self._action("&Learn from my picks…", self.learn_from_picks, None, p,
@@ -461,17 +462,11 @@ class MainWindow(QMainWindow):
         if not cancelled:
             self.analysis_done.emit(gen)
 
-    def auto_cull_best_of_burst(self, threshold: float | None = None) -> list[Path]:
+    def auto_cull_best_of_burst(self, threshold: float | None = None, overwrite: bool = False,
+                                stars: bool = False) -> list[Path]:
         """Pick the best shot of each burst, reject the others (singles below ``threshold`` too)."""
-        session = self.model.session
-        changed = session.auto_cull_best_of_burst(threshold)
-        if changed:
-            self.backend.save_decisions([session.get(p) for p in changed])
-            self.model.refresh(changed)
-        self.log(f"auto-cull (best of each burst): {len(changed)} decision(s) changed{self._left_alone()}"
-                 " — Ctrl+Z undoes it")
-        self._update_status()
-        return changed
+        proposal = self.model.session.preview_best_of_burst(threshold, overwrite, stars)
+        return self._apply_proposal(proposal, "auto-cull (best of each burst)")
 
     # ------------------------------------------------------------------ learn from picks
     def learn_from_picks(self) -> None:
@@ -637,21 +632,37 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"auto-advance {'on' if on else 'off'}", 3000)
 
     def choose_auto_cull(self) -> None:
-        counts = self.model.session.counts()
-        dlg = AutoCullDialog(counts["scored"], self)
-        if dlg.exec():
-            self.auto_cull(**dlg.params())
+        """The Auto-cull dialog (non-modal: :attr:`cull_dialog`), its preview live; OK applies it."""
+        session = self.model.session
+        self._open_cull_dialog(AutoCullDialog(session.counts()["scored"], session.preview_auto_cull, self),
+                               self.auto_cull)
+
+    def choose_best_of_burst(self) -> None:
+        """The best-of-burst dialog (:attr:`cull_dialog`), its preview live; OK applies it."""
+        self._open_cull_dialog(BestOfBurstDialog(self.model.session.preview_best_of_burst, self),
+                               self.auto_cull_best_of_burst)
+
+    def _open_cull_dialog(self, dlg, apply) -> None:
+        dlg.accepted.connect(lambda: apply(**dlg.params()))
+        dlg.finished.connect(self.return_focus)
+        self.cull_dialog = dlg
+        dlg.open()
 
     def auto_cull(self, top_percent: float | None = None, threshold: float | None = None,
-                  overwrite: bool = False) -> list[Path]:
-        """Auto-cull (:meth:`CullSession.auto_cull`); ``overwrite``: the photographer's decisions too."""
+                  overwrite: bool = False, stars: bool = False) -> list[Path]:
+        """Auto-cull (:meth:`CullSession.auto_cull`); ``overwrite``: the photographer's decisions too;
+        ``stars``: picks get the stars of their score."""
+        how = f"top {top_percent:g}%" if top_percent is not None else f"score ≥ {threshold:g}"
+        proposal = self.model.session.preview_auto_cull(top_percent, threshold, overwrite, stars)
+        return self._apply_proposal(proposal, f"auto-cull ({how})")
+
+    def _apply_proposal(self, proposal, what: str) -> list[Path]:
         session = self.model.session
-        changed = session.auto_cull(top_percent=top_percent, threshold=threshold, overwrite=overwrite)
+        changed = session.apply_proposal(proposal)
         if changed:
             self.backend.save_decisions([session.get(p) for p in changed])
             self.model.refresh(changed)
-        how = f"top {top_percent:g}%" if top_percent is not None else f"score ≥ {threshold:g}"
-        self.log(f"auto-cull ({how}): {len(changed)} decision(s) changed{self._left_alone()} — Ctrl+Z undoes it")
+        self.log(f"{what}: {len(changed)} decision(s) changed{self._left_alone()} — Ctrl+Z undoes it")
         self._update_status()
         return changed
 
