@@ -425,7 +425,7 @@ def test_toolbar_combos_give_the_keyboard_back_to_the_grid(qtbot, make_window, e
     photos = make_photos(tmp_path / "shoot", broken=False)
     w = make_window()
     open_and_wait(qtbot, w, tmp_path / "shoot")
-    for box in (w.sort_box, w.decision_box):
+    for box in (w.sort_box, w.decision_box, w.stars_box, w.label_box):
         box.setFocus()
         qtbot.wait(20)
         assert box.hasFocus()

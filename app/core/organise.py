@@ -115,7 +115,8 @@ def recover(folder: str | os.PathLike, cache: Cache | None) -> list[journal.Undo
 
 
 def results_from_entries(entries: Iterable[Entry], labels: Labels = Labels()) -> list[CullResult]:
-    """The photographer's flags as ``CullResult``\\ s: pick -> keep, reject -> reject, else review."""
+    """The photographer's flags as ``CullResult``\\ s: pick -> keep, reject -> reject, else review;
+    the label is the entry's colour label, else the verdict's (``labels``)."""
     out = []
     for e in entries:
         if e.flag == PICK:
@@ -124,6 +125,8 @@ def results_from_entries(entries: Iterable[Entry], labels: Labels = Labels()) ->
             verdict, reason, label = REJECT, "rejected in photocull", labels.reject
         else:
             verdict, reason, label = REVIEW, (f"not decided: {e.error}" if e.failed else "not decided"), None
-        # auto-cull's proposals go to XMP marked as such (photocull.app.core.xmp), so they stay auto-cull's
+        # the photographer's colour label wins over the verdict's; auto-cull's proposals go to XMP
+        # marked as such (photocull.app.core.xmp), so they stay auto-cull's
+        label = e.label if e.label is not None else label
         out.append(CullResult(e.path, e.score, verdict, reason, Decision(e.flag, e.stars, label, auto=e.auto)))
     return out

@@ -143,7 +143,7 @@ class Backend:
             entries = []
             for it in items:
                 d = stored.get(it.path, Decision())
-                entries.append(Entry(it.path, error=it.error, flag=d.flag, stars=d.stars,
+                entries.append(Entry(it.path, error=it.error, flag=d.flag, stars=d.stars, label=d.label,
                                      taken=it.mtime_ns / 1e9 if it.mtime_ns else None))
             yield ("items", entries, {it.path: list(it.companions) for it in items if it.companions}, items)
             if cancel.is_set():
@@ -200,10 +200,7 @@ class Backend:
 
     # -- decisions (GUI thread; short SQLite transactions) ------------------
     def save_decisions(self, entries: list[Entry]) -> None:
-        cache = self.cache
-        old = cache.get_decisions([e.path for e in entries])
-        cache.set_decisions({e.path: Decision(e.flag, e.stars, old.get(e.path, Decision()).label)
-                             for e in entries})
+        self.cache.set_decisions({e.path: Decision(e.flag, e.stars, e.label) for e in entries})
 
     # -- export (worker job) -------------------------------------------------
     def export_job(self, folder: Path, entries: list[Entry], companions: dict[Path, list[Path]],

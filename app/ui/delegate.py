@@ -12,9 +12,12 @@ from photocull.app.core.session import PICK, REJECT, Entry
 
 from .models import EntryRole, ThumbErrorRole, ThumbRole
 
-__all__ = ["score_colour", "PhotoDelegate"]
+__all__ = ["score_colour", "label_colour", "LABEL_QCOLOURS", "PhotoDelegate"]
 
 _RED, _AMBER, _GREEN = QColor(214, 48, 49), QColor(240, 165, 0), QColor(39, 174, 96)
+# colour labels as Lightroom draws them (decisions.LABEL_COLOURS); another tool's free-text label: grey
+LABEL_QCOLOURS = {"Red": QColor(200, 50, 50), "Yellow": QColor(225, 200, 40), "Green": QColor(60, 170, 70),
+                  "Blue": QColor(50, 110, 210), "Purple": QColor(140, 70, 180)}
 
 
 def _mix(a: QColor, b: QColor, t: float) -> QColor:
@@ -29,6 +32,13 @@ def score_colour(score: float) -> QColor:
     """Badge colour: red (0) -> amber (50) -> green (100), linear in between."""
     s = min(max(score, 0.0), 100.0) / 100.0
     return _mix(_RED, _AMBER, s * 2) if s < 0.5 else _mix(_AMBER, _GREEN, (s - 0.5) * 2)
+
+
+def label_colour(e: Entry) -> QColor | None:
+    """The colour a tile shows for the entry's colour label (None: no label)."""
+    if e.label is None:
+        return None
+    return LABEL_QCOLOURS.get(e.label, QColor(150, 150, 150))
 
 
 def _star(center: QPointF, r: float) -> QPolygonF:
@@ -63,6 +73,12 @@ class PhotoDelegate(QStyledItemDelegate):
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(bg)
         p.drawRoundedRect(r, 6, 6)
+        colour = label_colour(e)
+        if colour is not None:  # the label as a frame round the cell
+            p.setPen(QPen(colour, 3))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(r).adjusted(1.5, 1.5, -1.5, -1.5), 6, 6)
+            p.setPen(Qt.PenStyle.NoPen)
 
         img_rect = QRect(r.left() + 6, r.top() + 6, r.width() - 12, r.height() - 12 - 30)
         error = index.data(ThumbErrorRole)
@@ -88,7 +104,11 @@ class PhotoDelegate(QStyledItemDelegate):
         p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                    fm.elidedText(e.name, Qt.TextElideMode.ElideMiddle, text_rect.width()))
 
-        # stars row
+        # stars row (the label's swatch at its right end)
+        if colour is not None:
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(colour)
+            p.drawRoundedRect(QRectF(r.right() - 24, img_rect.bottom() + 22, 16, 12), 3, 3)
         if e.stars:
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(250, 200, 40))

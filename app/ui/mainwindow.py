@@ -26,7 +26,15 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleRangeSlider
 
 from photocull.app.core.jobs import analysis_job, learn_job
-from photocull.app.core.session import DECISION_FILTERS, PICK, REJECT, UNFLAGGED, CullSession, Entry
+from photocull.app.core.session import (
+    DECISION_FILTERS,
+    LABEL_FILTERS,
+    PICK,
+    REJECT,
+    UNFLAGGED,
+    CullSession,
+    Entry,
+)
 
 from .backend import Backend
 from .delegate import PhotoDelegate
@@ -43,6 +51,9 @@ _SORT_LABELS = {"score": "Score (best first)", "name": "File name", "date": "Dat
                 "burst": "Bursts (best first)"}
 _DECISION_LABELS = {"all": "All photos", PICK: "Picked", REJECT: "Rejected", UNFLAGGED: "Unflagged",
                     "error": "Errors"}
+_LABEL_KEYS = {"6": "Red", "7": "Yellow", "8": "Green", "9": "Blue"}  # Lightroom's colour-label keys
+_STAR_FILTERS = {0: "any", **{n: "≥ " + "★" * n for n in range(1, 6)}}
+_LABEL_FILTER_TEXT = {"any": "any label", "none": "no label"}
 
 
 class _LogBridge(QObject, logging.Handler):
@@ -207,6 +218,10 @@ class MainWindow(QMainWindow):
         for n in range(6):
             self._action(f"{n} star{'s' if n != 1 else ''}", lambda _=False, n=n: self.set_stars(n), str(n), p)
         p.addSeparator()
+        for key, colour in _LABEL_KEYS.items():
+            self._action(f"{colour} label", lambda _=False, c=colour: self.toggle_label(c), key, p,
+                         tip=f"{colour} colour label; {key} again clears it (as in Lightroom)")
+        p.addSeparator()
         self.act_auto_advance = self._action("Auto-&advance after a decision", self._toggle_auto_advance,
                                              None, p, checkable=True,
                                              tip="Move to the next photo after P / X / U / stars (Lightroom's Caps Lock)")
@@ -259,6 +274,20 @@ class MainWindow(QMainWindow):
             lambda i: self.set_filter(decision=self.decision_box.itemData(i)))
         self.decision_box.activated.connect(self.return_focus)
         tb.addWidget(self.decision_box)
+        self.stars_box = QComboBox()
+        self.stars_box.setToolTip("Show photos with at least this many stars")
+        for n, text in _STAR_FILTERS.items():
+            self.stars_box.addItem("stars " + text if n == 0 else text, n)
+        self.stars_box.currentIndexChanged.connect(lambda i: self.set_filter(min_stars=self.stars_box.itemData(i)))
+        self.stars_box.activated.connect(self.return_focus)
+        tb.addWidget(self.stars_box)
+        self.label_box = QComboBox()
+        self.label_box.setToolTip("Show photos with this colour label")
+        for key in LABEL_FILTERS:
+            self.label_box.addItem(_LABEL_FILTER_TEXT.get(key, key), key)
+        self.label_box.currentIndexChanged.connect(lambda i: self.set_filter(label=self.label_box.itemData(i)))
+        self.label_box.activated.connect(self.return_focus)
+        tb.addWidget(self.label_box)
         tb.addWidget(QLabel("  Score "))
         self.range_slider = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
         self.range_slider.setRange(0, 100)
@@ -519,10 +548,13 @@ class MainWindow(QMainWindow):
             self.sort_box.setCurrentIndex(i)
         self.sort_actions[key].setChecked(True)
 
-    def set_filter(self, lo: float | None = None, hi: float | None = None, decision: str | None = None) -> None:
-        self.proxy.set_filter(lo, hi, decision)
-        if decision is not None and self.decision_box.currentData() != decision:
-            self.decision_box.setCurrentIndex(self.decision_box.findData(decision))
+    def set_filter(self, lo: float | None = None, hi: float | None = None, decision: str | None = None,
+                   min_stars: int | None = None, label: str | None = None) -> None:
+        """Filter the grid (:meth:`PhotoProxyModel.set_filter`); None keeps a filter as it is."""
+        self.proxy.set_filter(lo, hi, decision, min_stars, label)
+        for box, value in ((self.decision_box, decision), (self.stars_box, min_stars), (self.label_box, label)):
+            if value is not None and box.currentData() != value:
+                box.setCurrentIndex(box.findData(value))
         self._status_timer.start()
 
     # ------------------------------------------------------------------ selection helpers
@@ -604,6 +636,12 @@ class MainWindow(QMainWindow):
         entries = self.selected_entries()
         if entries:
             self._apply(self.model.session.set_stars([e.path for e in entries], n), entries)
+
+    def toggle_label(self, colour: str) -> None:
+        """Keys 6-9: the colour label of the photos a decision applies to, or cleared if they have it."""
+        entries = self.selected_entries()
+        if entries:
+            self._apply(self.model.session.toggle_label([e.path for e in entries], colour), entries)
 
     def undo(self) -> None:
         self._after_history(self.model.session.undo(), "undo")

@@ -178,6 +178,8 @@ class PhotoListModel(QAbstractListModel):
                 tip += f"\n{e.burst.text}" + (" (best of the burst)" if e.burst.best else "")
             if e.reasons:
                 tip += "\n" + ", ".join(e.reasons)
+            if e.label is not None:
+                tip += f"\nlabel: {e.label}"
             return tip
         if role == ThumbRole:
             key = str(e.path)
@@ -194,25 +196,34 @@ class PhotoListModel(QAbstractListModel):
 
 
 class PhotoProxyModel(QSortFilterProxyModel):
-    """Filter by score range and decision; rows keep the source model's order (it sorts)."""
+    """Filter by score range, decision, stars (at least) and colour label; rows keep the source
+    model's order (it sorts)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.score_range = (0.0, 100.0)
         self.decision = "all"
+        self.min_stars = 0
+        self.label = "any"  # a colour of LABEL_FILTERS, "none" or "any"
         self.setDynamicSortFilter(True)  # re-filter rows whose data changed
 
-    def set_filter(self, lo: float | None = None, hi: float | None = None, decision: str | None = None) -> None:
+    def set_filter(self, lo: float | None = None, hi: float | None = None, decision: str | None = None,
+                   min_stars: int | None = None, label: str | None = None) -> None:
+        """Change the given filters (None: keep as is); see :meth:`Entry.matches`."""
         cur_lo, cur_hi = self.score_range
         self.score_range = (cur_lo if lo is None else float(lo), cur_hi if hi is None else float(hi))
         if decision is not None:
             self.decision = decision
+        if min_stars is not None:
+            self.min_stars = int(min_stars)
+        if label is not None:
+            self.label = label
         self.beginFilterChange()
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         e = self.sourceModel().entry(source_row)
-        return e.matches(*self.score_range, self.decision)
+        return e.matches(*self.score_range, self.decision, self.min_stars, self.label)
 
     def entry_at(self, proxy_row: int) -> Entry:
         return self.sourceModel().entry(self.mapToSource(self.index(proxy_row, 0)).row())
