@@ -13,6 +13,7 @@ from photocull.app.core.analysis import analyze_items, burst_groups
 from photocull.app.core.cache import Cache
 from photocull.app.core.commands import common
 from photocull.app.core.decisions import KEEP, REJECT, REVIEW
+from photocull.app.core.decode import read_exif_summary
 from photocull.app.core.scan import scan_folder
 
 from fakes import LaplacianScorer
@@ -74,11 +75,11 @@ def test_dhash_separates_scenes_and_tolerates_shifts_and_blur():
 
 def test_capture_time_uses_subseconds_then_mtime(shoot, tmp_path):
     _, f = shoot
-    t1, t2 = bursts.capture_time(f["a1"]), bursts.capture_time(f["a2"])
+    t1, t2 = (bursts.capture_time(read_exif_summary(f[k])) for k in ("a1", "a2"))
     assert math.isclose(t2 - t1, 0.3, abs_tol=1e-6)
     plain = tmp_path / "plain.png"
     Image.new("RGB", (8, 8)).save(plain)
-    assert bursts.capture_time(plain, mtime_ns=5_000_000_000) == 5.0
+    assert bursts.capture_time(read_exif_summary(plain), mtime_ns=5_000_000_000) == 5.0
 
 
 def test_groups_and_best_of_each(shoot, tmp_path):

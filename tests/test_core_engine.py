@@ -198,7 +198,7 @@ def test_photos_already_analysed_are_not_analysed_again(tmp_path, cache, monkeyp
     list(score_items(items, FakeScorer(), cache, analyze=True))
     calls = []
     real = engine.analyze_image
-    monkeypatch.setattr(engine, "analyze_image", lambda item, img: calls.append(item.path) or real(item, img))
+    monkeypatch.setattr(engine, "analyze_image", lambda item, img, exif=None: calls.append(item.path) or real(item, img, exif))
     list(score_items(items, FakeScorer(model_id="fake-v2"), cache, analyze=True))  # rescored: new model
     assert calls == []
     write_photo(folder / "t1.jpg", grey=90)  # changed file: analysed again

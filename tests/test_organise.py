@@ -80,7 +80,7 @@ def test_cli_move_undo_and_rerank_score_and_analyse_nothing_again(scorer, tmp_pa
         assert cache.get_decision(root / "a.jpg") == Decision("pick", 4, None)
 
     analysed = []
-    monkeypatch.setattr(analysis, "analyze_item", lambda item: analysed.append(item) or pytest.fail("re-analysed"))
+    monkeypatch.setattr(analysis, "analyze_item", lambda item, exif=None: analysed.append(item) or pytest.fail("re-analysed"))
     assert cli_run("rank", root, "--csv", tmp_path / "r2.csv") == 0
     assert scorer.predicted == scored and not analysed  # nothing scored or analysed again
     assert (tmp_path / "r2.csv").read_text() == (tmp_path / "r.csv").read_text()

@@ -4,7 +4,7 @@
   one bit per horizontally adjacent pair: left brighter than right). Small shifts,
   blur, noise and exposure changes flip few bits; a different scene flips ~half.
 * :func:`capture_time`: EXIF DateTimeOriginal (+ SubSecTimeOriginal, so 10 fps
-  bursts keep their order), else the file's mtime.
+  bursts keep their order; read once, by ``decode.read_exif_summary``), else the file's mtime.
 * :func:`group_bursts`: shots sorted by capture time (ties by path); a shot
   joins the group of the previous shot when it was taken at most ``max_gap``
   seconds later AND its hash is within ``max_distance`` bits of the previous
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import ExifTags, Image
+from PIL import Image
 
 from photocull.app.core.decisions import KEEP, REJECT, REVIEW, CullResult, Decision, Labels, stars_for_score
 
@@ -47,28 +47,13 @@ def hamming(a: int, b: int) -> int:
     return (int(a) ^ int(b)).bit_count()
 
 
-def _subsec(path: str | os.PathLike) -> float:
-    try:
-        with Image.open(path) as im:
-            sub = im.getexif().get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.SubsecTimeOriginal)
-    except Exception:  # noqa: BLE001 - EXIF is optional
-        return 0.0
-    digits = "".join(ch for ch in str(sub or "") if ch.isdigit())
-    return int(digits) / 10 ** len(digits) if digits else 0.0
-
-
-def capture_time(path: str | os.PathLike, mtime_ns: int = 0, summary: dict | None = None) -> float | None:
-    """POSIX seconds the photo was taken (EXIF with sub-seconds), else ``mtime_ns``; None if neither.
-
-    ``summary``: an already read :func:`photocull.app.core.decode.read_exif_summary` (saves a read).
-    """
-    if summary is None:
-        from photocull.app.core.decode import read_exif_summary
-
-        summary = read_exif_summary(path)
-    taken = summary.get("taken")
+def capture_time(exif: dict, mtime_ns: int = 0) -> float | None:
+    """POSIX seconds the photo was taken: ``exif["taken"]`` of its
+    :func:`photocull.app.core.decode.read_exif_summary` (EXIF with sub-seconds), else ``mtime_ns``;
+    None if neither."""
+    taken = exif.get("taken")
     if taken is not None:
-        return float(taken) + _subsec(path)
+        return float(taken)
     return mtime_ns / 1e9 if mtime_ns else None
 
 

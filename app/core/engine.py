@@ -16,7 +16,7 @@ cached with the batch, so a viewer's thumbnails cost no second decode of the fil
 (decoding a 24 MP JPEG is most of the work of scoring it). With ``analyze`` (and
 a cache), the same decode also feeds :func:`photocull.app.core.analysis.analyze_image`
 (reasons, burst hash, capture time) for photos not analysed yet, cached with the
-batch for :func:`photocull.app.core.analysis.analyze_items` to find.
+batch (with the EXIF summary read for the capture time) for :func:`photocull.app.core.analysis.analyze_items` to find.
 
 The caller may stop iterating at any time (``break`` / ``close()``): pending
 decodes are cancelled and the pool is shut down before the generator returns.
@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 from photocull.app.core import reasons
-from photocull.app.core.analysis import Analysis, analyze_image, cached_analyses, store_analyses
+from photocull.app.core.analysis import Analysis, analyze_image, cached_analyses, cached_exifs, store_analyses
 from photocull.app.core.cache import Cache
 from photocull.app.core.decode import DecodeError, load_image
 from photocull.app.core.scan import PhotoItem, scan_folder
@@ -97,7 +97,8 @@ class _Extras:
     """What ``_prepare`` makes from the decode besides the model input."""
 
     thumb_size: int | None = None
-    analyze: frozenset = frozenset()  # paths whose analysis is wanted
+    # paths whose analysis is wanted -> their cached EXIF summary (None: read it with the analysis)
+    analyze: Mapping[Path, dict | None] = field(default_factory=dict)
 
     def min_side(self, scorer: Scorer) -> int:
         return max(scorer.image_size, self.thumb_size or 0, reasons.ANALYSIS_SIDE if self.analyze else 0)
@@ -116,7 +117,7 @@ def _prepare(item: PhotoItem, scorer: Scorer, extras: _Extras) -> _Prepared:
         if extras.thumb_size:
             out.thumbnail = encode_thumbnail(img, extras.thumb_size)
         if item.path in extras.analyze:
-            out.analysis = analyze_image(item, img)
+            out.analysis = analyze_image(item, img, extras.analyze[item.path])
     except DecodeError as exc:
         out.error, out.permanent = exc.reason, exc.permanent
     except Exception as exc:  # noqa: BLE001 - a preprocessing bug must not end the whole run
@@ -201,7 +202,9 @@ def score_items(
     extras = _Extras(thumb_size)
     if analyze:
         done = cached_analyses(cache, misses)
-        extras = _Extras(thumb_size, frozenset(it.path for it in misses if it.path not in done))
+        wanted = [it for it in misses if it.path not in done]
+        exifs = cached_exifs(cache, wanted)
+        extras = _Extras(thumb_size, {it.path: exifs.get(it.path) for it in wanted})
     workers = default_workers() if workers is None else max(1, workers)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photocull-decode")
     pending: list[Future] = []

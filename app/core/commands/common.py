@@ -1,8 +1,11 @@
 """Pieces shared by the CLI commands that score a folder (``rank``, ``cull``).
 
 * :func:`add_scoring_args` adds ``FOLDER`` and the model/scoring options;
-* :func:`run_scoring` scans, loads the model, scores with a progress bar on
+* :func:`scan_photos` scans the folder once and :func:`open_cache` opens the cache
+  once; both are passed on to every step;
+* :func:`run_scoring` loads the model, scores the items with a progress bar on
   stderr and returns the :class:`~photocull.app.core.engine.ScoreResult` list;
+  :func:`run_analysis` analyses them (reasons, bursts);
 * :class:`CommandError` is how a command reports a clean failure: ``cli.main``
   prints ``photocull: error: <message>`` (no traceback) and exits with
   ``exit_code`` (2 by default: usage error / model load error).
@@ -14,12 +17,12 @@ import argparse
 import logging
 import os
 import sys
-from contextlib import closing
+from contextlib import AbstractContextManager, closing, nullcontext
 from pathlib import Path
 
 from photocull.app.core.cache import Cache
 from photocull.app.core.engine import Scorer, ScoreResult, default_workers, score_items
-from photocull.app.core.scan import display_path, relative_display, scan_folder
+from photocull.app.core.scan import PhotoItem, display_path, relative_display, scan_folder
 from photocull.model.scoring import BACKENDS
 
 __all__ = [
@@ -27,6 +30,8 @@ __all__ = [
     "positive_int",
     "add_scoring_args",
     "load_scorer_from_args",
+    "scan_photos",
+    "open_cache",
     "run_scoring",
     "relative_display",
     "run_analysis",
@@ -82,63 +87,61 @@ def load_scorer_from_args(args: argparse.Namespace, backend: str | None = None) 
         raise CommandError(f"cannot load the model: {lines[0]}{more}") from None
 
 
-def run_scoring(args: argparse.Namespace, scorer: Scorer | None = None,
-                exclude: tuple[str, ...] = (), analyze: bool = False) -> list[ScoreResult]:
-    """Scan ``args.folder``, load the scorer (unless given) and score everything. ``analyze``:
-    :func:`run_analysis` will follow, so the scoring decode also caches the analyses.
-
-    Results come in the engine's order (cached first). Raises CommandError for
-    a missing folder or an unloadable model, before any scoring starts.
-    """
+def scan_photos(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -> list[PhotoItem]:
+    """The one scan of ``args.folder`` a command makes (the items then go to every step);
+    a missing or unreadable folder is a CommandError."""
     root = Path(os.path.abspath(args.folder))
     try:
-        items = scan_folder(root, recursive=args.recursive, exclude=exclude)
+        return scan_folder(root, recursive=args.recursive, exclude=exclude)
     except OSError as exc:
         raise CommandError(str(exc) if not isinstance(exc, PermissionError)
                            else f"permission denied: {display_path(root)}") from None
+
+
+def open_cache(args: argparse.Namespace) -> AbstractContextManager[Cache | None]:
+    """The cache a command opens once and passes to every step (``None`` with ``--no-cache``)."""
+    return nullcontext() if args.no_cache else Cache()
+
+
+def run_scoring(args: argparse.Namespace, items: list[PhotoItem], cache: Cache | None,
+                scorer: Scorer | None = None, analyze: bool = False) -> list[ScoreResult]:
+    """Load the scorer (unless given) and score the scanned ``items``. ``analyze``:
+    :func:`run_analysis` will follow, so the scoring decode also caches the analyses.
+
+    Results come in the engine's order (cached first). Raises CommandError for
+    an unloadable model, before any scoring starts.
+    """
     if not items:
         return []
     if scorer is None:
         scorer = load_scorer_from_args(args)
-    cache = None if args.no_cache else Cache()
     from tqdm import tqdm
 
     results: list[ScoreResult] = []
-    try:
-        with tqdm(total=len(items), unit="photo", desc="scoring", file=sys.stderr,
-                  disable=not args.progress, dynamic_ncols=True) as bar, \
-                closing(score_items(items, scorer, cache, batch_size=args.batch_size,
-                                    workers=args.workers, analyze=analyze)) as gen:
-            for result in gen:
-                results.append(result)
-                bar.update(1)
-    finally:
-        if cache is not None:
-            cache.close()
+    with tqdm(total=len(items), unit="photo", desc="scoring", file=sys.stderr,
+              disable=not args.progress, dynamic_ncols=True) as bar, \
+            closing(score_items(items, scorer, cache, batch_size=args.batch_size,
+                                workers=args.workers, analyze=analyze)) as gen:
+        for result in gen:
+            results.append(result)
+            bar.update(1)
     return results
 
 
-def run_analysis(args: argparse.Namespace, exclude: tuple[str, ...] = ()) -> dict:
-    """Reasons, hashes and capture times (:mod:`photocull.app.core.analysis`) of every photo in ``args.folder``.
+def run_analysis(args: argparse.Namespace, items: list[PhotoItem], cache: Cache | None) -> dict:
+    """Reasons, hashes and capture times (:mod:`photocull.app.core.analysis`) of the scanned ``items``.
 
     Cached like scores (unless ``--no-cache``); returns ``{path: Analysis}``.
     """
-    from photocull.app.core.analysis import analyze_items
-
-    root = Path(os.path.abspath(args.folder))
-    items = scan_folder(root, recursive=args.recursive, exclude=exclude)
-    cache = None if args.no_cache else Cache()
     from tqdm import tqdm
 
+    from photocull.app.core.analysis import analyze_items
+
     out = {}
-    try:
-        with tqdm(total=len(items), unit="photo", desc="analysing", file=sys.stderr,
-                  disable=not args.progress, dynamic_ncols=True) as bar, \
-                closing(analyze_items(items, cache, workers=args.workers)) as gen:
-            for a in gen:
-                out[a.path] = a
-                bar.update(1)
-    finally:
-        if cache is not None:
-            cache.close()
+    with tqdm(total=len(items), unit="photo", desc="analysing", file=sys.stderr,
+              disable=not args.progress, dynamic_ncols=True) as bar, \
+            closing(analyze_items(items, cache, workers=args.workers)) as gen:
+        for a in gen:
+            out[a.path] = a
+            bar.update(1)
     return out

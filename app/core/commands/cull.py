@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 
 from photocull.app.core import export, journal, organise, xmp
@@ -33,9 +32,11 @@ from photocull.app.core.cache import Cache
 from photocull.app.core.commands.common import (
     CommandError,
     add_scoring_args,
+    open_cache,
     relative_display,
     run_analysis,
     run_scoring,
+    scan_photos,
 )
 from photocull.app.core.decisions import (
     KEEP,
@@ -48,7 +49,7 @@ from photocull.app.core.decisions import (
     keep_manual,
     parse_fraction,
 )
-from photocull.app.core.scan import display_path, scan_folder
+from photocull.app.core.scan import display_path
 
 __all__ = ["register", "run"]
 
@@ -119,11 +120,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _cache(args):
-    """The cache that moves carry along (none with ``--no-cache``)."""
-    return nullcontext() if args.no_cache else Cache()
-
-
 def run(args) -> int:
     if args.best_of_burst and args.keep_top is not None:
         raise CommandError("--best-of-burst combines with --threshold, not with --keep-top")
@@ -132,9 +128,13 @@ def run(args) -> int:
     folder = Path(os.path.abspath(args.folder))
     if not folder.is_dir():
         raise CommandError(f"not a folder: {display_path(args.folder)}")
+    with open_cache(args) as cache:  # opened once: every step below shares it
+        return _cull(args, folder, cache)
+
+
+def _cull(args, folder: Path, cache: Cache | None) -> int:
     try:  # a batch killed mid-way is rolled back before anything is scanned
-        with _cache(args) if journal.journals(folder) else nullcontext() as cache:
-            recovered = organise.recover(folder, cache)
+        recovered = organise.recover(folder, cache)
     except journal.JournalError as e:
         raise CommandError(str(e)) from None
     for rec in recovered:
@@ -146,8 +146,8 @@ def run(args) -> int:
     # when sorting, photos already in Keep/ and Reject/ are neither re-scored nor counted
     exclude = tuple(journal.TARGET_DIRS.values()) if sorting else ()
     want_analysis = args.best_of_burst or (args.reasons and (args.csv or args.json))
-    scored = run_scoring(args, exclude=exclude, analyze=want_analysis)
-    items = scan_folder(folder, recursive=args.recursive, exclude=exclude)
+    items = scan_photos(args, exclude=exclude)  # the one scan: every step below gets these items
+    scored = run_scoring(args, items, cache, analyze=want_analysis)
     order = {it.path: i for i, it in enumerate(items)}
     companions = {it.path: list(it.companions) for it in items if it.companions}
     scored = sorted(scored, key=lambda r: (order.get(r.path, len(order)), os.fsencode(r.path)))
@@ -156,7 +156,7 @@ def run(args) -> int:
         return 1
 
     labels = Labels(keep=args.keep_label, reject=args.reject_label)
-    analyses = run_analysis(args, exclude=exclude) if want_analysis else {}
+    analyses = run_analysis(args, items, cache) if want_analysis else {}
     if args.best_of_burst:
         groups = burst_groups(analyses.values(), {r.path: r.score for r in scored}, max_gap=args.burst_gap)
         results = cull_best_of_burst(scored, groups, args.threshold, labels)
@@ -169,8 +169,7 @@ def run(args) -> int:
     else:
         results = cull_threshold(scored, args.threshold, labels)
         rule = f"score >= {args.threshold:g} kept"
-    with _cache(args) as cache:
-        manual, problems = xmp.import_decisions(items, cache)
+    manual, problems = xmp.import_decisions(items, cache)
     for problem in problems:
         print(f"photocull: warning: rating not read in: {problem}", file=sys.stderr)
     protected = keep_manual(results, manual, overwrite=args.overwrite)
@@ -204,8 +203,7 @@ def run(args) -> int:
         mode = "move" if args.move else "copy"
         verb = journal.DONE[mode]
         try:
-            with _cache(args) as cache:
-                rep = organise.organise(folder, results, companions, mode, cache)
+            rep = organise.organise(folder, results, companions, mode, cache)
         except journal.JournalError as e:  # incl. CrossDeviceError: refused before any move
             raise CommandError(str(e)) from None
         except OSError as e:

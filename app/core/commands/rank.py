@@ -31,10 +31,12 @@ from photocull.app.core.commands import common
 from photocull.app.core.commands.common import (
     CommandError,
     add_scoring_args,
+    open_cache,
     positive_int,
     relative_display,
     run_analysis,
     run_scoring,
+    scan_photos,
 )
 from photocull.app.core.engine import ScoreResult
 from photocull.app.core.scan import display_path
@@ -152,15 +154,17 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"not a folder: {display_path(args.folder)}")
     scorer = common.load_scorer_from_args(args)  # looked up at call time (one place to swap it)
     want_reasons = args.reasons and (args.csv is not None or args.json is not None)
-    results = run_scoring(args, scorer=scorer, analyze=want_reasons)
-    rows = rank_results(results)
-    if not rows:
-        print(f"photocull: no photos found in {display_path(root)}", file=sys.stderr)
-        return 1
-    _print_table(rows, root, args.top)
-    reasons = None
-    if want_reasons:
-        reasons = {p: a.labels for p, a in run_analysis(args).items()}
+    items = scan_photos(args)
+    with open_cache(args) as cache:
+        results = run_scoring(args, items, cache, scorer=scorer, analyze=want_reasons)
+        rows = rank_results(results)
+        if not rows:
+            print(f"photocull: no photos found in {display_path(root)}", file=sys.stderr)
+            return 1
+        _print_table(rows, root, args.top)
+        reasons = None
+        if want_reasons:
+            reasons = {p: a.labels for p, a in run_analysis(args, items, cache).items()}
     if args.csv is not None:
         _write_csv(rows, args.csv, reasons)
     if args.json is not None:
