@@ -11,17 +11,6 @@
   are decoded at a reduced DCT scale (``Image.draft``), other formats are
   box-reduced by an integer factor; the result's short side is still
   ``>= min_side`` unless the image itself is smaller.
-* Any size a camera or phone makes (200 MP phone HEIC, 150 MP medium format,
-  400 MP pixel shift) decodes within a memory budget (``DECODE_BUDGET``): JPEGs
-  at a DCT scale that fits it, HEIF/AVIF from their embedded thumbnail when it
-  is big enough, large PNGs in row strips box-reduced as they are read. Pillow's
-  megapixel limit is replaced by (a) a plausibility check of the header's
-  claimed size against the file's byte count (PNG: deflate cannot pack more
-  than 1032:1; Huffman JPEG: at least one bit per 8x8 block) and (b) the budget
-  for the decode actually performed; either refusal reads ``image too large: ...``.
-* A photo whose short side is under ``MIN_JUDGE_SIDE`` px is refused as
-  ``too small to judge`` when the caller asks for a reduced decode
-  (``min_side``: scoring, thumbnails, analysis); a full decode still returns it.
 * EXIF orientation is applied; 16-bit, float, CMYK, palette, greyscale and
   alpha images all come out as 8-bit RGB (alpha composited on white);
   animated files give their first frame.
@@ -32,8 +21,6 @@ from __future__ import annotations
 
 import io
 import os
-import struct
-import zlib
 import warnings
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
@@ -67,72 +54,14 @@ class DecodeError(Exception):
         self.permanent = permanent
 
 
-MIN_JUDGE_SIDE = 24
-"""Photos with a shorter short side are "too small to judge" (8x8 metadata test images, icons)."""
-
-DECODE_BUDGET = 1 << 30
-"""Most bytes of pixel buffers one decode may need (see ``_decode_bytes``); with the interpreter and
-the libraries, decoding any photo for scoring stays under 1.5 GB of peak RSS."""
-
-_HEIF_BYTES_PER_PIXEL = 7  # measured: libheif's YCbCr planes + its RGB output + Pillow's copy (200 MP: 1.36 GB)
+def _max_pixels() -> int:
+    """Largest decodable image, in pixels (Pillow's decompression-bomb error threshold)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    return 2 * int(limit) if limit else 1 << 62
 
 
-def _mb(n: float) -> str:
-    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:,.0f} KB" if n >= 1e3 else f"{n:.0f} bytes"
-
-
-def _decode_bytes(mode: str, size: tuple[int, int]) -> int:
-    """Pixel-buffer bytes of decoding ``size`` in ``mode``: the buffer, one full-size copy (orientation or
-    conversion) and, for high bit depths, the float conversion of ``_to_rgb``."""
-    per = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
-    extra = 9 if mode.startswith("I") or mode == "F" else 0
-    return size[0] * size[1] * (2 * per + extra)
-
-
-def _over_budget(w: int, h: int, need: int) -> DecodeError:
-    return DecodeError(f"image too large: decoding {w}×{h} ({w * h / 1e6:.0f} megapixels) would need "
-                       f"{_mb(need)}, over the {_mb(DECODE_BUDGET)} memory budget")
-
-
-def _implausible(w: int, h: int, fmt: str, nbytes: int) -> DecodeError:
-    return DecodeError(f"image too large: the header claims {w}×{h} pixels, more than a {_mb(nbytes)} "
-                       f"{fmt} can hold (a decompression bomb?)")
-
-
-def _png_header(data: bytes) -> tuple[int, int, int, int, int]:
-    """Width, height, bit depth, colour type, interlace of a PNG's IHDR."""
-    w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
-    return w, h, depth, ctype, interlace
-
-
-_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-
-
-def _png_row_bytes(w: int, depth: int, ctype: int) -> int:
-    return 1 + (w * _PNG_CHANNELS.get(ctype, 4) * depth + 7) // 8
-
-
-def _jpeg_arithmetic(data: bytes) -> bool:
-    """Whether the JPEG's frame is arithmetic-coded (SOF9-11, SOF13-15), which has no bits-per-block floor."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            return marker >= 0xC9
-        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
-    return False
-
-
-def _check_plausible(img: Image.Image, data: bytes) -> None:
-    """Refuse a header claiming more pixels than the file's bytes can encode (nothing decoded yet)."""
-    w, h = img.size
-    if img.format == "PNG" and data.startswith(b"\x89PNG") and len(data) >= 29:
-        _, _, depth, ctype, _ = _png_header(data)
-        if len(data) * 1032 < h * _png_row_bytes(w, depth, ctype):  # deflate's maximum ratio is 1032:1
-            raise _implausible(w, h, "PNG", len(data))
-    elif img.format in ("JPEG", "MPO") and not _jpeg_arithmetic(data):
-        if len(data) * 8 < ((w + 7) // 8) * ((h + 7) // 8):  # Huffman coding: >= 1 bit per 8x8 block
-            raise _implausible(w, h, "JPEG", len(data))
+def _too_large(w: int, h: int) -> DecodeError:
+    return DecodeError(f"image too large: {w}×{h} exceeds the limit of {_max_pixels() / 1e6:.0f} megapixels")
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
@@ -159,7 +88,8 @@ def _open(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        img = _open_unchecked(data)
+        w, h = _header_size(data)
+        raise (_too_large(w, h) if w else DecodeError("image too large (decompression bomb)")) from None
     except UnidentifiedImageError:
         raise DecodeError("not an image (unrecognised file contents)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -183,22 +113,21 @@ def _magic_format(data: bytes) -> str:
     return next((name for magic, name in _MAGIC if data.startswith(magic)), "image")
 
 
-def _open_unchecked(data: bytes) -> Image.Image:
-    """Open an image Pillow refused for its megapixel limit, without that limit.
+def _header_size(data: bytes) -> tuple[int, int]:
+    """Width/height from an image header that Pillow refused to open (a bomb), for the message.
 
     Runs the format plugins' header parsers directly (what ``Image.open`` does
-    before its size check), so no global limit is touched and no pixel decoded;
-    ``_check_plausible`` and the memory budget take the limit's place.
+    before its size check), so no global limit is touched and no pixel decoded.
     """
     prefix = data[:16]
     for fmt in Image.ID:
         factory, accept = Image.OPEN[fmt]
         try:
             if accept is None or accept(prefix):
-                return factory(io.BytesIO(data))
+                return factory(io.BytesIO(data)).size
         except Exception:  # noqa: BLE001 - try the next plugin, as Image.open does
             continue
-    raise DecodeError("image too large (decompression bomb)")
+    return (0, 0)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
