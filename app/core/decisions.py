@@ -146,9 +146,6 @@ class Labels:
     keep: str | None = "Green"
     reject: str | None = "Red"
 
-    def for_verdict(self, verdict: str) -> str | None:
-        return {KEEP: self.keep, REJECT: self.reject}.get(verdict)
-
 
 @dataclass(frozen=True)
 class CullResult:

@@ -766,9 +766,10 @@ class MainWindow(QMainWindow):
         if rid == self._detail_request:
             self.detail.set_full_image(image)
 
-    def _on_detail_heatmap(self, rid: int, image: QImage) -> None:
+    def _on_detail_heatmap(self, rid: int, image: QImage, seconds: float) -> None:
         if rid == self._detail_request:
             self.detail.set_heatmap(image)
+            logging.getLogger(__name__).debug("heatmap made in %.2f s", seconds)
 
     def _on_detail_failed(self, rid: int, tb: str) -> None:
         self.log(f"detail view failed:\n{tb.rstrip()}", logging.ERROR)

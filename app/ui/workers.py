@@ -230,7 +230,7 @@ class DetailWorker(QObject):
     """
 
     image_ready = Signal(int, QImage, object)  # request id, image, exif dict
-    heatmap_ready = Signal(int, QImage)  # request id, heat colour image (same size as image)
+    heatmap_ready = Signal(int, QImage, float)  # request id, heat colour image (same size as image), seconds
     full_ready = Signal(int, QImage)  # request id, the photo at full resolution
     failed = Signal(int, str)
     finished = Signal()
@@ -276,9 +276,9 @@ class DetailWorker(QObject):
             if want_heatmap:
                 t0 = time.perf_counter()
                 heat = self._make_heatmap(img)
-                exif["_heatmap_s"] = time.perf_counter() - t0
+                seconds = time.perf_counter() - t0  # the exif dict now belongs to the GUI thread: not written to
                 if self._latest(rid):
-                    self.heatmap_ready.emit(rid, pil_to_qimage(heat))
+                    self.heatmap_ready.emit(rid, pil_to_qimage(heat), seconds)
             if self._load_full is not None and self._latest(rid):
                 full = self._load_full(path)
                 if full.size != img.size and self._latest(rid):
