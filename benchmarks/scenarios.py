@@ -160,11 +160,10 @@ def inference(a: dict, rss: PeakRSS) -> dict:
     return out
 
 
-def brisque(a: dict, rss: PeakRSS) -> dict:
-    """The PyPI ``brisque`` package as a user would call it: full-resolution decode, then score."""
+def brisque_scorer():
+    """The PyPI ``brisque`` package's scorer (lower = better), working with numpy 2."""
     import numpy as np
     from brisque import BRISQUE
-    from PIL import Image
 
     class Brisque(BRISQUE):
         # brisque 0.2.0 with numpy >= 2.x: some features are shape-(1,) arrays, which float()
@@ -172,8 +171,16 @@ def brisque(a: dict, rss: PeakRSS) -> dict:
         def scale_features(self, features):
             return super().scale_features([np.asarray(f, dtype=np.float64).reshape(-1)[0] for f in features])
 
+    return Brisque(url=False)
+
+
+def brisque(a: dict, rss: PeakRSS) -> dict:
+    """The PyPI ``brisque`` package as a user would call it: full-resolution decode, then score."""
+    import numpy as np
+    from PIL import Image
+
     paths = _photos(a["folder"])[: a["limit"]]
-    obj = Brisque(url=False)
+    obj = brisque_scorer()
     t0 = time.perf_counter()
     for p in paths:
         with Image.open(p) as img:
