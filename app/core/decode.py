@@ -11,6 +11,17 @@
   are decoded at a reduced DCT scale (``Image.draft``), other formats are
   box-reduced by an integer factor; the result's short side is still
   ``>= min_side`` unless the image itself is smaller.
+* Any size a camera or phone makes (200 MP phone HEIC, 150 MP medium format,
+  400 MP pixel shift) decodes within a memory budget (``DECODE_BUDGET``): JPEGs
+  at a DCT scale that fits it, HEIF/AVIF from their embedded thumbnail when it
+  is big enough, large PNGs in row strips box-reduced as they are read. Pillow's
+  megapixel limit is replaced by (a) a plausibility check of the header's
+  claimed size against the file's byte count (PNG: deflate cannot pack more
+  than 1032:1; Huffman JPEG: at least one bit per 8x8 block) and (b) the budget
+  for the decode actually performed; either refusal reads ``image too large: ...``.
+* A photo whose short side is under ``MIN_JUDGE_SIDE`` px is refused as
+  ``too small to judge`` when the caller asks for a reduced decode
+  (``min_side``: scoring, thumbnails, analysis); a full decode still returns it.
 * EXIF orientation is applied; 16-bit, float, CMYK, palette, greyscale and
   alpha images all come out as 8-bit RGB (alpha composited on white);
   animated files give their first frame.
@@ -21,7 +32,9 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
+import zlib
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
@@ -54,14 +67,72 @@ class DecodeError(Exception):
         self.permanent = permanent
 
 
-def _max_pixels() -> int:
-    """Largest decodable image, in pixels (Pillow's decompression-bomb error threshold)."""
-    limit = Image.MAX_IMAGE_PIXELS
-    return 2 * int(limit) if limit else 1 << 62
+MIN_JUDGE_SIDE = 24
+"""Photos with a shorter short side are "too small to judge" (8x8 metadata test images, icons)."""
+
+DECODE_BUDGET = 1 << 30
+"""Most bytes of pixel buffers one decode may need (see ``_decode_bytes``); with the interpreter and
+the libraries, decoding any photo for scoring stays under 1.5 GB of peak RSS."""
+
+_HEIF_BYTES_PER_PIXEL = 7  # measured: libheif's YCbCr planes + its RGB output + Pillow's copy (200 MP: 1.36 GB)
 
 
-def _too_large(w: int, h: int) -> DecodeError:
-    return DecodeError(f"image too large: {w}×{h} exceeds the limit of {_max_pixels() / 1e6:.0f} megapixels")
+def _mb(n: float) -> str:
+    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:,.0f} KB" if n >= 1e3 else f"{n:.0f} bytes"
+
+
+def _decode_bytes(mode: str, size: tuple[int, int]) -> int:
+    """Pixel-buffer bytes of decoding ``size`` in ``mode``: the buffer, one full-size copy (orientation or
+    conversion) and, for high bit depths, the float conversion of ``_to_rgb``."""
+    per = 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+    extra = 9 if mode.startswith("I") or mode == "F" else 0
+    return size[0] * size[1] * (2 * per + extra)
+
+
+def _over_budget(w: int, h: int, need: int) -> DecodeError:
+    return DecodeError(f"image too large: decoding {w}×{h} ({w * h / 1e6:.0f} megapixels) would need "
+                       f"{_mb(need)}, over the {_mb(DECODE_BUDGET)} memory budget")
+
+
+def _implausible(w: int, h: int, fmt: str, nbytes: int) -> DecodeError:
+    return DecodeError(f"image too large: the header claims {w}×{h} pixels, more than a {_mb(nbytes)} "
+                       f"{fmt} can hold (a decompression bomb?)")
+
+
+def _png_header(data: bytes) -> tuple[int, int, int, int, int]:
+    """Width, height, bit depth, colour type, interlace of a PNG's IHDR."""
+    w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    return w, h, depth, ctype, interlace
+
+
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _png_row_bytes(w: int, depth: int, ctype: int) -> int:
+    return 1 + (w * _PNG_CHANNELS.get(ctype, 4) * depth + 7) // 8
+
+
+def _jpeg_arithmetic(data: bytes) -> bool:
+    """Whether the JPEG's frame is arithmetic-coded (SOF9-11, SOF13-15), which has no bits-per-block floor."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return marker >= 0xC9
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return False
+
+
+def _check_plausible(img: Image.Image, data: bytes) -> None:
+    """Refuse a header claiming more pixels than the file's bytes can encode (nothing decoded yet)."""
+    w, h = img.size
+    if img.format == "PNG" and data.startswith(b"\x89PNG") and len(data) >= 29:
+        _, _, depth, ctype, _ = _png_header(data)
+        if len(data) * 1032 < h * _png_row_bytes(w, depth, ctype):  # deflate's maximum ratio is 1032:1
+            raise _implausible(w, h, "PNG", len(data))
+    elif img.format in ("JPEG", "MPO") and not _jpeg_arithmetic(data):
+        if len(data) * 8 < ((w + 7) // 8) * ((h + 7) // 8):  # Huffman coding: >= 1 bit per 8x8 block
+            raise _implausible(w, h, "JPEG", len(data))
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
@@ -88,8 +159,7 @@ def _open(data: bytes) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        w, h = _header_size(data)
-        raise (_too_large(w, h) if w else DecodeError("image too large (decompression bomb)")) from None
+        img = _open_unchecked(data)
     except UnidentifiedImageError:
         raise DecodeError("not an image (unrecognised file contents)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -113,21 +183,22 @@ def _magic_format(data: bytes) -> str:
     return next((name for magic, name in _MAGIC if data.startswith(magic)), "image")
 
 
-def _header_size(data: bytes) -> tuple[int, int]:
-    """Width/height from an image header that Pillow refused to open (a bomb), for the message.
+def _open_unchecked(data: bytes) -> Image.Image:
+    """Open an image Pillow refused for its megapixel limit, without that limit.
 
     Runs the format plugins' header parsers directly (what ``Image.open`` does
-    before its size check), so no global limit is touched and no pixel decoded.
+    before its size check), so no global limit is touched and no pixel decoded;
+    ``_check_plausible`` and the memory budget take the limit's place.
     """
     prefix = data[:16]
     for fmt in Image.ID:
         factory, accept = Image.OPEN[fmt]
         try:
             if accept is None or accept(prefix):
-                return factory(io.BytesIO(data)).size
+                return factory(io.BytesIO(data))
         except Exception:  # noqa: BLE001 - try the next plugin, as Image.open does
             continue
-    return (0, 0)
+    raise DecodeError("image too large (decompression bomb)")
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -197,8 +268,129 @@ def _camera_preview(data: bytes, main: Image.Image, min_side: int) -> Image.Imag
         return None
 
 
+def _orientation(img: Image.Image) -> int:
+    """EXIF orientation from the header's EXIF block only (``getexif`` would decode a whole PNG)."""
+    try:
+        exif = Image.Exif()
+        exif.load(img.info.get("exif") or b"")
+        return int(exif.get(ExifTags.Base.Orientation, 1))
+    except Exception:  # noqa: BLE001 - a damaged EXIF block: as shot
+        return 1
+
+
+def _oriented(img: Image.Image, orientation: int) -> Image.Image:
+    if orientation == 1:
+        return img
+    img.getexif()[ExifTags.Base.Orientation] = orientation
+    return ImageOps.exif_transpose(img)
+
+
+def _heif_thumbnail(data: bytes, min_side: int | None, any_size: bool) -> Image.Image | None:
+    """The HEIF/AVIF's embedded thumbnail: the smallest with the photo's aspect ratio whose short side is
+    >= ``min_side``, or (``any_size``) the largest one; None when there is none."""
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data))
+        main = heif[heif.primary_index]
+        W, H = main.size
+        thumbs = [main.get_thumbnail(i) for i in range(len(main.info.get("thumbnails", [])))]
+        thumbs = sorted((t for t in thumbs if abs(t.size[0] * H - t.size[1] * W) <= 0.01 * W * t.size[1]),
+                        key=lambda t: min(t.size))
+        big = [t for t in thumbs if min_side and min(t.size) >= min_side]
+        chosen = big[0] if big else (thumbs[-1] if thumbs and any_size else None)
+        return chosen.to_pillow() if chosen is not None else None
+    except Exception:  # noqa: BLE001 - a damaged thumbnail: decode the photo itself
+        return None
+
+
+_STRIP_BYTES = 16 << 20  # filtered PNG bytes decoded at a time by _load_png_strips
+_PNG_STRIP_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}  # bytes per pixel -> an 8-bit colour type with as many
+
+
+def _png_chunk(tag: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + tag + payload + struct.pack(">I", zlib.crc32(tag + payload))
+
+
+def _png_filtered(data: bytes, nbytes: int):
+    """The PNG's inflated (still filtered) scanline bytes, ``nbytes`` at a time (the last piece shorter)."""
+    inflate, buf, pos = zlib.decompressobj(), bytearray(), 8
+    while pos + 8 <= len(data):
+        length, tag = struct.unpack(">I4s", data[pos:pos + 8])
+        if tag == b"IEND":
+            break
+        if tag == b"IDAT":
+            pending = data[pos + 8:pos + 8 + length]
+            while pending:
+                buf += inflate.decompress(pending, nbytes)
+                pending = inflate.unconsumed_tail
+                while len(buf) >= nbytes:
+                    yield bytes(buf[:nbytes])
+                    del buf[:nbytes]
+        pos += 12 + length
+    if buf:
+        yield bytes(buf)
+
+
+def _unfilter(filtered: bytes, rows: int, row: int, bpp: int) -> bytes:
+    """Undo the PNG row filters of ``rows`` scanlines with Pillow's decoder: the bytes are wrapped as an 8-bit
+    PNG with as many bytes per pixel (filters work on bytes, ``bpp`` apart), whose pixels are the bytes."""
+    ihdr = struct.pack(">IIBBBBB", (row - 1) // bpp, rows, 8, _PNG_STRIP_TYPE[bpp], 0, 0, 0)
+    png = (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", zlib.compress(filtered, 0))
+           + _png_chunk(b"IEND", b""))
+    with Image.open(io.BytesIO(png)) as strip:
+        return strip.tobytes()
+
+
+def _load_png_strips(data: bytes, img: Image.Image, min_side: int | None) -> Image.Image:
+    """A PNG too large to decode whole, read in row strips, each box-reduced as it arrives: memory is the
+    reduced image plus one strip. Interlaced and 16-bit colour PNGs cannot be streamed this way."""
+    w, h, depth, ctype, interlace = _png_header(data)
+    bpp = max(1, _PNG_CHANNELS.get(ctype, 4) * depth // 8)
+    if interlace or bpp not in _PNG_STRIP_TYPE:
+        raise _over_budget(w, h, _decode_bytes(img.mode, img.size))
+    factor = max(1, min(w, h) // min_side) if min_side else 1
+    while _decode_bytes("RGB", (-(-w // factor), -(-h // factor))) > DECODE_BUDGET // 2:
+        factor += 1
+    row = _png_row_bytes(w, depth, ctype)
+    rows = factor * max(1, _STRIP_BYTES // (row * factor))
+    rawmode = img.tile[0].args
+    out = Image.new("RGB", (-(-w // factor), -(-h // factor)))
+    prev, y = b"", 0
+    try:
+        for filtered in _png_filtered(data, rows * row):
+            n = min(len(filtered) // row, h - y)
+            if n <= 0:
+                break
+            raw = _unfilter(prev + filtered[:n * row], n + bool(prev), row, bpp)[len(prev) and row - 1:]
+            prev = b"\x00" + raw[-(row - 1):]
+            strip = Image.frombytes(img.mode, (w, n), raw, "raw", rawmode)
+            if strip.mode == "P":
+                strip.putpalette(img.palette.copy())
+                if "transparency" in img.info:
+                    strip.info["transparency"] = img.info["transparency"]
+            elif strip.mode == "I;16":  # 16-bit grey: the top byte (the whole image's scale, not the strip's)
+                strip = Image.fromarray((np.asarray(strip) >> 8).astype(np.uint8))
+            strip = _to_rgb(strip)
+            out.paste(strip.reduce(factor) if factor > 1 else strip, (0, y // factor))
+            y += n
+    except (zlib.error, OSError, ValueError, SyntaxError) as exc:
+        raise DecodeError(f"corrupt PNG ({exc})") from None
+    if y < h:
+        raise DecodeError("truncated PNG")
+    return _oriented(out, _orientation(img))
+
+
 def _load_pillow(data: bytes, min_side: int | None) -> Image.Image:
     img = _open(data)
+    _check_plausible(img, data)
+    w, h = img.size
+    if min_side and min(w, h) < MIN_JUDGE_SIDE:
+        raise DecodeError(f"too small to judge: {w}×{h} pixels (under {MIN_JUDGE_SIDE} px on the short side)")
+    need = _decode_bytes(img.mode, img.size)
+    if img.format in ("HEIF", "AVIF") and pillow_heif is not None:
+        need = w * h * _HEIF_BYTES_PER_PIXEL  # libheif has no reduced decode: its preview, or the whole photo
+        thumb = _heif_thumbnail(data, min_side, any_size=need > DECODE_BUDGET) if min_side or need > DECODE_BUDGET else None
+        if thumb is not None:
+            return _reduce(_to_rgb(thumb), min_side)
     if min_side and img.format == "MPO":
         preview = _camera_preview(data, img, min_side)
         if preview is not None:
@@ -210,15 +402,21 @@ def _load_pillow(data: bytes, min_side: int | None) -> Image.Image:
             except Exception:  # noqa: BLE001 - a damaged preview: decode the photo itself
                 pass
     fmt = "JPEG" if img.format == "MPO" else (img.format or "image")  # MPF: a JPEG to the user
+    if fmt == "JPEG":  # the DCT scale min_side allows, halved until the decode fits the budget
+        scale = next(s for s in (8, 4, 2, 1) if min_side and min(w, h) // min_side >= s or s == 1)
+        while scale < 8 and _decode_bytes(img.mode, (-(-w // scale), -(-h // scale))) > DECODE_BUDGET:
+            scale *= 2
+        img.draft("RGB", (max(1, w // scale), max(1, h // scale)))
+        need = _decode_bytes(img.mode, img.size)
+    elif fmt == "PNG" and need > DECODE_BUDGET:
+        return _load_png_strips(data, img, min_side)
+    if need > DECODE_BUDGET:
+        raise _over_budget(w, h, need)
     try:
-        if min_side and fmt == "JPEG":
-            img.draft("RGB", (min_side, min_side))
         img.load()
         img = ImageOps.exif_transpose(img)
     except DecodeError:
         raise
-    except Image.DecompressionBombError:
-        raise _too_large(*img.size) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         text = str(exc).lower()
         if "truncated" in text or "broken data stream" in text or isinstance(exc, EOFError):
