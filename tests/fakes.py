@@ -86,7 +86,7 @@ class LaplacianScorer:
         return np.clip(lap.mean(axis=(1, 2)) * self.gain, 0, 100)
 
 
-def write_photo(path: Path, grey: int = 128, size: tuple[int, int] = (64, 48), fmt: str | None = None) -> Path:
+def write_photo(path: Path, grey: int = 128, size: tuple[int, int] = (96, 72), fmt: str | None = None) -> Path:
     """A flat-grey image (score ~ grey/2.55 with FakeScorer)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", size, (grey, grey, grey)).save(path, fmt)

@@ -188,7 +188,7 @@ def test_decode_never_writes(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6
     p = tmp_path / "r.jpg"
-    two_halves(96, 48).save(p, exif=exif)
+    two_halves(128, 64).save(p, exif=exif)
     before, st = p.read_bytes(), p.stat()
     load_image(p, min_side=24)
     read_exif_summary(p)

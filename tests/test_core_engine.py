@@ -91,7 +91,7 @@ def test_file_rewritten_while_read(folder, cache, monkeypatch):
     def load_and_touch(path, min_side=None):
         img = real(path, min_side=min_side)
         if path.name == "p3.jpg":
-            write_photo(path, grey=10, size=(70, 50))
+            write_photo(path, grey=10, size=(100, 70))
         return img
 
     monkeypatch.setattr(engine, "load_image", load_and_touch)
@@ -103,7 +103,7 @@ def test_file_rewritten_while_read(folder, cache, monkeypatch):
 def test_stop_midway_shuts_the_pool_down(tmp_path, cache):
     root = tmp_path / "many"
     for i in range(40):
-        write_photo(root / f"{i:02d}.png", grey=i * 5, size=(32, 32))
+        write_photo(root / f"{i:02d}.png", grey=i * 5, size=(64, 64))
     scorer = FakeScorer()
     before = {t.ident for t in threading.enumerate()}
     gen = score_folder(root, scorer, cache, batch_size=4, workers=2)

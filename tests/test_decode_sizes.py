@@ -223,7 +223,7 @@ def test_tiny_image_is_too_small_to_judge(tmp_path):
     write_photo(tmp_path / "meta.png", size=(8, 8))
     with pytest.raises(DecodeError) as info:
         load_image(tmp_path / "meta.png", min_side=SCORING_SIDE)
-    assert info.value.reason == "too small to judge: 8×8 pixels (under 24 px on the short side)"
+    assert info.value.reason == "too small to judge: 8×8 pixels (under 64 px on the short side)"
     assert info.value.permanent
     assert load_image(tmp_path / "meta.png").size == (8, 8)  # the loupe's full decode still shows it
 
@@ -231,7 +231,7 @@ def test_tiny_image_is_too_small_to_judge(tmp_path):
 def test_too_small_is_an_error_status_when_scoring(tmp_path):
     root = tmp_path / "photos"
     write_photo(root / "meta.jpg", size=(8, 8))
-    write_photo(root / "photo.jpg", size=(64, 48))
+    write_photo(root / "photo.jpg", size=(96, 72))
     with Cache(tmp_path / "cache.sqlite3") as cache:
         results = {r.path.name: r for r in score_folder(root, FakeScorer(), cache, workers=1)}
     assert results["meta.jpg"].status == "error" and results["meta.jpg"].score is None

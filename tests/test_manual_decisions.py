@@ -159,7 +159,7 @@ def sidecar(tool: str, rating: int, label: str = "") -> str:
     return TOOLS[tool].format(rating=rating, label=label)
 
 
-def jpeg_with_xmp(packet: str, size=(64, 48), grey=128) -> bytes:
+def jpeg_with_xmp(packet: str, size=(96, 72), grey=128) -> bytes:
     """A JPEG whose APP1 XMP segment (after an EXIF APP1) holds ``packet``."""
     buf = io.BytesIO()
     exif = Image.Exif()
@@ -224,7 +224,7 @@ def test_embedded_xmp_in_jpeg_is_read_in(tmp_path):
     photo = tmp_path / "embedded.jpg"
     photo.write_bytes(jpeg_with_xmp(sidecar("lightroom", 4, "Blue")))
     with Image.open(photo) as im:  # still a valid JPEG
-        assert im.size == (64, 48)
+        assert im.size == (96, 72)
     before = photo.read_bytes()
     assert xmp.read_photo(photo)["rating"] == 4
     with Cache(tmp_path / "c.sqlite3") as cache:

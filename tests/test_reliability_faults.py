@@ -95,7 +95,7 @@ def test_python_m_app_main_runs_the_cli():
 def test_killed_mid_scan_resumes_from_a_sound_cache(tmp_path, monkeypatch):
     root = tmp_path / "photos"
     for i in range(40):
-        write_photo(root / f"{i:02d}.png", grey=3 + i * 6, size=(24, 24))
+        write_photo(root / f"{i:02d}.png", grey=3 + i * 6, size=(64, 64))
     cache_path = tmp_path / "cache" / "cache.sqlite3"
     decided = {root / "05.png": Decision("pick", 4, "Green"), root / "30.png": Decision("reject", 0, None)}
     with Cache(cache_path) as c:

@@ -18,8 +18,8 @@ def test_gui_reads_ratings_in_and_auto_cull_leaves_them_alone(qtbot, make_window
     folder.mkdir()
     rng = np.random.default_rng(0)
     for i in range(4):  # sharp noise: the LaplacianScorer scores them high
-        Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8)).save(folder / f"s{i}.jpg")
-    Image.new("RGB", (64, 48), (128,) * 3).save(folder / "flat.jpg")  # scores lowest
+        Image.fromarray((rng.random((72, 96, 3)) * 255).astype(np.uint8)).save(folder / f"s{i}.jpg")
+    Image.new("RGB", (96, 72), (128,) * 3).save(folder / "flat.jpg")  # scores lowest
     (folder / "s0.xmp").write_text(sidecar("lightroom", 1, "Yellow"))  # 1 star in Lightroom
     (folder / "flat.jpg").write_bytes(jpeg_with_xmp(sidecar("captureone", 5, "")))  # embedded 5 stars
     w = make_window()

@@ -67,7 +67,7 @@ class DecodeError(Exception):
         self.permanent = permanent
 
 
-MIN_JUDGE_SIDE = 24
+MIN_JUDGE_SIDE = 64
 """Photos with a shorter short side are "too small to judge" (8x8 metadata test images, icons)."""
 
 DECODE_BUDGET = 1 << 30
