@@ -86,6 +86,13 @@ def capture(win, folder: Path, out: Path) -> list[Path]:
         saved.append(p)
 
     grab("grid.png")
+    win.choose_auto_cull()  # its live preview counts the photographer's 5-star pick as left alone
+    dialog = win.cull_dialog
+    wait_until(lambda: dialog.isVisible(), 30)
+    wait_until(lambda: True, 1)
+    dialog.grab().save(str(out / "auto_cull_preview.png"))
+    saved.append(out / "auto_cull_preview.png")
+    dialog.reject()
     worst = ranked[-1]
     win.show_detail_for(session.get(worst.path))
     wait_until(lambda: win.detail.canvas.has_heatmap or "unavailable" in win.detail.heat_status.text(), 600)
