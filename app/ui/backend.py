@@ -23,7 +23,7 @@ from PySide6.QtGui import QImage
 from photocull.app.core import decode, engine, export, jobs, journal, organise, thumbs, xmp
 from photocull.app.core.cache import Cache
 from photocull.app.core.decisions import Decision
-from photocull.app.core.scan import scan_folder
+from photocull.app.core.scan import PhotoItem, scan_folder
 from photocull.app.core.session import Entry
 
 from .settings import Settings
@@ -148,6 +148,16 @@ class Backend:
             yield ("items", entries, {it.path: list(it.companions) for it in items if it.companions}, items)
             if cancel.is_set():
                 raise Cancelled
+            yield from self.score_job(items)(cancel)
+
+        return job
+
+    def score_job(self, items: list[PhotoItem]) -> Callable[[threading.Event], Iterator[tuple]]:
+        """The scoring part of :meth:`folder_job` on ``items`` alone (what a resumed scoring runs):
+        ``("model", model_id)``, ``("scores", [ScoreResult...])`` batches, ``("dates", {path: taken})``."""
+
+        def job(cancel: threading.Event):
+            cache = self.cache
             scorer = self.scorer()
             yield ("model", scorer.model_id)
             batch, last = [], time.monotonic()

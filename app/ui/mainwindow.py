@@ -326,10 +326,19 @@ class MainWindow(QMainWindow):
         self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_button.clicked.connect(self.cancel_scoring)
         self.cancel_button.hide()
+        self.cancelled_label = QLabel()  # "cancelled: N of M scored", with the Resume button
+        self.cancelled_label.hide()
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.resume_button.setToolTip("Score the photos that are not scored yet (the scored ones are not rescored)")
+        self.resume_button.clicked.connect(self.resume_scoring)
+        self.resume_button.hide()
         sb.addWidget(self.counts_label, 1)
         sb.addPermanentWidget(self.rate_label)
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.cancel_button)
+        sb.addPermanentWidget(self.cancelled_label)
+        sb.addPermanentWidget(self.resume_button)
 
     # ------------------------------------------------------------------ log
     def log(self, message: str, level: int = logging.INFO) -> None:
@@ -370,17 +379,38 @@ class MainWindow(QMainWindow):
         self._progress = {"done": 0, "total": 0, "computed": 0, "t0": time.monotonic()}
         self.progress.setRange(0, 0)
         self.progress.setFormat("scanning…")
+        self.log(f"opening {self.folder}")
+        self._start_scoring(gen, self.backend.folder_job(self.folder))
+        return gen
+
+    def _start_scoring(self, gen: int, job) -> None:
         self.progress.show()
         self.cancel_button.show()
+        self.cancelled_label.hide()
+        self.resume_button.hide()
         self.rate_label.clear()
-        self.log(f"opening {self.folder}")
-        w = GeneratorWorker(gen, self.backend.folder_job(self.folder))
+        w = GeneratorWorker(gen, job)
         w.item.connect(self._on_folder_item)
         w.failed.connect(self._on_worker_failed)
         w.finished.connect(self._on_folder_finished)
         self._score_worker = w
         self.registry.start(w, f"photocull-score-{gen}")
-        return gen
+
+    def resume_scoring(self) -> None:
+        """After a cancel: score the rest of the folder in the same session (decisions, undo and view
+        kept); the photos already scored come back from the cache, not rescored."""
+        if self.folder is None or self._score_worker is not None:
+            return
+        if not self._items:  # cancelled while scanning: nothing known yet, open it again
+            self.open_folder(self.folder)
+            return
+        p = self._progress
+        p.update(done=0, computed=0, t0=time.monotonic())
+        self.progress.setRange(0, max(1, p["total"]))
+        self.progress.setValue(0)
+        self.progress.setFormat("loading model…")
+        self.log(f"resuming: scoring the rest of {self.folder}")
+        self._start_scoring(self.generation, self.backend.score_job(self._items))
 
     def cancel_scoring(self) -> None:
         if self._analysis_worker is not None:
@@ -445,7 +475,11 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         c = self.model.session.counts()
         if cancelled:
-            self.log(f"scoring cancelled ({c['scored']} of {c['total']} scored)")
+            text = f"cancelled: {c['scored']} of {self._progress['total'] or c['total']} scored"
+            self.log(f"scoring {text}")
+            self.cancelled_label.setText(text)
+            self.cancelled_label.show()
+            self.resume_button.show()
         else:
             self.log(f"scoring done: {c['scored']} scored, {c['errors']} error(s)")
         self._update_status()
