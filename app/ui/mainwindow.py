@@ -240,6 +240,8 @@ class MainWindow(QMainWindow):
         self._action("&Detail", self.show_detail, "D", v)
         self._action("&Compare selected", self.show_compare, "C", v)
         self._action("Toggle &heatmap", self.detail.toggle_heatmap, "H", v)
+        self.act_full_screen = self._action("&Full screen", self.toggle_full_screen, "F", v, checkable=True)
+        self._action("&Keyboard shortcuts", self.show_shortcuts, "?", v)
         v.addSeparator()
         sort_menu = v.addMenu("&Sort by")
         group = QActionGroup(self)
@@ -698,6 +700,26 @@ class MainWindow(QMainWindow):
         elif len(changed) == 1:
             self.select_path(changed[0])
         self._update_status()
+
+    def toggle_full_screen(self, *_args) -> None:
+        """F: full screen on / off."""
+        self.setWindowState(self.windowState() ^ Qt.WindowState.WindowFullScreen)
+        self.act_full_screen.setChecked(self.isFullScreen())
+
+    def shortcut_text(self) -> str:
+        """One line per keyboard shortcut of the window's actions: "key  what it does"."""
+        rows = [(a.shortcut().toString(QKeySequence.SequenceFormat.NativeText), a.text().replace("&", ""))
+                for a in self.actions() if not a.shortcut().isEmpty()]
+        return "\n".join(f"{key:<14} {text}" for key, text in rows)
+
+    def show_shortcuts(self) -> None:
+        """?: the keyboard shortcuts in a box (:attr:`shortcuts_box`)."""
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", self.shortcut_text(),
+                          QMessageBox.StandardButton.Close, self)
+        box.setStyleSheet("QLabel { font-family: monospace; }")
+        box.finished.connect(self.return_focus)
+        self.shortcuts_box = box
+        box.open()
 
     def _toggle_auto_advance(self, on: bool) -> None:
         self.settings.auto_advance = on
