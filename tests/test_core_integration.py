@@ -31,8 +31,8 @@ def photos(tmp_path):
     root = tmp_path / "photos"
     root.mkdir()
     for i in range(3):
-        Image.fromarray(rng.integers(0, 255, (60, 80, 3), np.uint8)).save(root / f"n{i}.jpg")
-    Image.new("RGB", (80, 60), (120, 110, 100)).save(root / "flat.png")
+        Image.fromarray(rng.integers(0, 255, (72, 96, 3), np.uint8)).save(root / f"n{i}.jpg")
+    Image.new("RGB", (96, 72), (120, 110, 100)).save(root / "flat.png")
     (root / "bad.jpg").write_bytes(b"nope")
     return root
 
@@ -66,5 +66,5 @@ def test_rank_cli_with_heatmaps(model_dir, photos, tmp_path, monkeypatch, capsys
     maps = sorted(p.name for p in (tmp_path / "heat").iterdir())
     assert len(maps) == 2 and maps[0].startswith("0001_") and maps[1].startswith("0002_")
     with Image.open(tmp_path / "heat" / maps[0]) as im:
-        assert im.format == "PNG" and im.size == (80, 60)
+        assert im.format == "PNG" and im.size == (96, 72)
     assert "2 heatmap(s) written" in err
