@@ -354,6 +354,17 @@ def test_gui_export_marks_auto_culls_proposals_only(tmp_path):
     assert xmp.import_decisions(scan_folder(tmp_path), None)[0] == {b: Decision(UNFLAGGED, 1, "Green")}
 
 
+def test_a_label_the_photographer_put_on_an_auto_cull_proposal_stays_theirs(tmp_path):
+    a, b = write_photo(tmp_path / "a.jpg", grey=200), write_photo(tmp_path / "b.jpg", grey=50)
+    s = CullSession([Entry(a, score=80.0), Entry(b, score=20.0)])
+    s.auto_cull(top_percent=50)
+    s.toggle_label([a], "Purple")  # their label on auto-cull's pick
+    organise.write_sidecars(organise.results_from_entries(s.entries))
+    assert xmp.read_photo(a)["label"] == "Purple"
+    assert xmp.read_photo(a)["auto"] == {"rating": True, "label": False}  # the pick is auto-cull's, the label theirs
+    assert xmp.import_decisions(scan_folder(tmp_path), None)[0] == {a: Decision(UNFLAGGED, 0, "Purple")}
+
+
 # -- the CLI ----------------------------------------------------------------
 
 @pytest.fixture

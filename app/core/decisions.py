@@ -115,6 +115,8 @@ class Decision:
     # proposed by auto-cull, not set by the photographer (written to XMP with photocull's mark,
     # see photocull.app.core.xmp); not part of the decision's value
     auto: bool = field(default=False, compare=False)
+    # with ``auto``: the label is still the photographer's (they labelled an auto-cull proposal)
+    own_label: bool = field(default=False, compare=False)
 
     def __post_init__(self):
         if self.flag not in FLAGS:

@@ -125,8 +125,10 @@ def results_from_entries(entries: Iterable[Entry], labels: Labels = Labels()) ->
             verdict, reason, label = REJECT, "rejected in photocull", labels.reject
         else:
             verdict, reason, label = REVIEW, (f"not decided: {e.error}" if e.failed else "not decided"), None
-        # the photographer's colour label wins over the verdict's; auto-cull's proposals go to XMP
-        # marked as such (photocull.app.core.xmp), so they stay auto-cull's
-        label = e.label if e.label is not None else label
-        out.append(CullResult(e.path, e.score, verdict, reason, Decision(e.flag, e.stars, label, auto=e.auto)))
+        # the photographer's colour label wins over the verdict's and stays theirs; auto-cull's
+        # proposals go to XMP marked as such (photocull.app.core.xmp), so they stay auto-cull's
+        own = e.label is not None
+        label = e.label if own else label
+        out.append(CullResult(e.path, e.score, verdict, reason,
+                              Decision(e.flag, e.stars, label, auto=e.auto, own_label=own)))
     return out

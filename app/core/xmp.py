@@ -424,13 +424,14 @@ def write_decision(
     naming: str = "replace",
     companions: Iterable[str | os.PathLike] = (),
 ) -> Path | None:
-    """Write a :class:`Decision` (marked as auto-cull's when ``decision.auto``); returns the
-    sidecar path, or None when there is nothing to write."""
+    """Write a :class:`Decision` (its rating, and its label unless ``decision.own_label``, marked
+    as auto-cull's when ``decision.auto``); returns the sidecar path, or None when there is
+    nothing to write."""
     rating = decision.xmp_rating
     if rating is None and decision.label is None:
         return None
-    return write_sidecar(photo, rating, decision.label, naming, companions,
-                         ("rating", "label") if decision.auto else ())
+    auto = (("rating",) if decision.own_label else ("rating", "label")) if decision.auto else ()
+    return write_sidecar(photo, rating, decision.label, naming, companions, auto)
 
 
 def import_decisions(items: Iterable[PhotoItem], cache=None) -> tuple[dict[Path, Decision], list[str]]:
