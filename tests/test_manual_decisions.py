@@ -293,6 +293,21 @@ def test_a_rating_cleared_in_photocull_does_not_come_back_from_the_sidecar(tmp_p
         assert cache.get_decision(photo) == Decision() and cache.get_decision(plain) == Decision()
 
 
+def test_a_rating_set_in_another_tool_after_photocull_saw_the_photo_is_read_in(tmp_path):
+    import os
+    import time
+
+    photo = write_photo(tmp_path / "a.jpg")
+    with Cache(tmp_path / "c.sqlite3") as cache:
+        assert xmp.import_decisions(scan_folder(tmp_path), cache)[0] == {}  # seen: no rating yet
+        side = tmp_path / "a.xmp"
+        side.write_text(sidecar("lightroom", 3, ""))  # rated in Lightroom afterwards
+        later = time.time() + 5
+        os.utime(side, (later, later))
+        assert xmp.import_decisions(scan_folder(tmp_path), cache)[0] == {photo: Decision(UNFLAGGED, 3, None)}
+        assert cache.get_decision(photo) == Decision(UNFLAGGED, 3, None)
+
+
 def test_auto_marks_tell_photocull_proposals_from_the_photographers(tmp_path):
     photo = write_photo(tmp_path / "a.jpg")
     side = xmp.write_decision(photo, Decision(PICK, 4, "Green", auto=True))

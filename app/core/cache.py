@@ -212,6 +212,13 @@ class Cache:
         return {wanted[key]: Decision(flag, stars, label) for key, flag, stars, label
                 in self._rows_for("SELECT path, flag, stars, label FROM decisions WHERE", list(wanted))}
 
+    def undecided_since(self, paths: Iterable[str | os.PathLike]) -> dict[Path, float]:
+        """For the ``paths`` stored as undecided (the default Decision), when that was stored."""
+        wanted = {path_key(p): as_path(p) for p in paths}
+        return {wanted[key]: updated for key, updated in self._rows_for(
+            "SELECT path, updated FROM decisions WHERE flag = 'none' AND stars = 0 AND label IS NULL AND",
+            list(wanted))}
+
     def get_decision(self, path: str | os.PathLike) -> Decision:
         """The decision of ``path``, or the default (unflagged, 0 stars, no label)."""
         return self.get_decisions([path]).get(Path(path), Decision())

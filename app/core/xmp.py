@@ -434,22 +434,37 @@ def write_decision(
     return write_sidecar(photo, rating, decision.label, naming, companions, auto)
 
 
+def _xmp_changed_since(item: PhotoItem, when: float) -> bool:
+    """Whether a sidecar or a file of ``item``'s shot (its embedded XMP) changed after ``when``."""
+    files = [Path(item.path), *map(Path, item.companions)]
+    for path in [*files, *(side for f in files for side in existing_sidecars(f))]:
+        try:
+            if path.stat().st_mtime > when:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def import_decisions(items: Iterable[PhotoItem], cache=None) -> tuple[dict[Path, Decision], list[str]]:
     """The photographer's decisions on ``items`` and the XMP problems met reading them.
 
     A photo the cache (a :class:`~photocull.app.core.cache.Cache`, or None) holds a decision for
-    (also an undecided one: the photo was seen before) keeps it; for the others, the rating and
-    label of their XMP (:func:`read_photo`; values photocull's auto-cull wrote excluded) are read
-    in with :func:`decision_from_xmp` and stored in the cache as theirs, an empty one as "seen",
-    so each photo's XMP is read once. A sidecar that cannot be read is reported, not imported
-    (and read again next time).
+    keeps it; for the others, the rating and label of their XMP (:func:`read_photo`; values
+    photocull's auto-cull wrote excluded) are read in with :func:`decision_from_xmp` and stored
+    in the cache as theirs, an empty one as "seen, undecided". An undecided photo's XMP is read
+    again only when one of its sidecars or files changed since that was stored (another tool
+    rated it meanwhile), so a rating the photographer cleared here does not come back, and a
+    rating set later elsewhere is still theirs. A sidecar that cannot be read is reported, not
+    imported (and read again next time).
     """
     items = [it for it in items if not it.error]
     stored = cache.get_decisions([it.path for it in items]) if cache is not None else {}
+    undecided = cache.undecided_since(stored) if cache is not None else {}
     found: dict[Path, Decision] = {}
     problems: list[str] = []
     for it in items:
-        if it.path in stored:
+        if it.path in stored and not (it.path in undecided and _xmp_changed_since(it, undecided[it.path])):
             continue
         try:
             fields = read_photo(it.path, it.companions)
