@@ -96,8 +96,7 @@ def organise(folder: str | os.PathLike, results: Sequence[CullResult],
     _carry(cache, batch.recovered)
     if cache is not None and mode == "move":
         cache.move_paths(batch.done)
-    verb = "not moved" if mode == "move" else "not copied"
-    return SortReport(batch, [PhotoError(Path(src), verb, why) for src, why in batch.skipped])
+    return SortReport(batch, [PhotoError(Path(src), f"not {journal.DONE[mode]}", why) for src, why in batch.skipped])
 
 
 def undo(folder: str | os.PathLike, cache: Cache | None) -> journal.UndoReport:
