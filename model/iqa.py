@@ -1,4 +1,4 @@
-"""IQAModel: backbone -> pooled features -> MLP head -> raw quality on the 0-1 scale."""
+"""IQAModel: backbone -> pooled features -> MLP head [-> calibration] -> quality on the 0-1 scale."""
 from __future__ import annotations
 
 import contextlib
@@ -45,6 +45,7 @@ class IQAModel(ScorerMixin, nn.Module):
         self.amp = True  # autocast fp16 for inference on CUDA
         self._cuda_batch_limit: int | None = None  # largest batch that fits, once CUDA ran out of memory
         self._model_id: tuple | None = None  # (weights fingerprint, id)
+        self.calibration: dict | None = None
         # CNNs run in NHWC: PyTorch's CPU (depthwise) convolutions are ~1.8x faster that way
         self.channels_last = not getattr(backbone, "is_vit", False)
         if self.channels_last:
@@ -59,7 +60,29 @@ class IQAModel(ScorerMixin, nn.Module):
         return self.backbone(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone(x))
+        raw = self.head(self.backbone(x))
+        if self.calibration is None:
+            return raw
+        return torch.sigmoid(self.calibration["slope"] * raw + self.calibration["offset"])
+
+    def set_calibration(self, calibration: dict | None) -> None:
+        """Map the head's raw output through ``sigmoid(slope * raw + offset)`` (slope > 0, so the
+        order is kept): fitted after training to the training targets (training/calibration.py),
+        it puts scores on the MOS scale without the clip at 1 that tied the best photos at 100.
+        Recorded in ``config`` (hence config.json and the model id); None = raw output."""
+        if calibration is not None:
+            kind = calibration.get("kind")
+            if kind != "logistic":
+                raise ValueError(f"unknown calibration kind {kind!r}; known: logistic")
+            calibration = {"kind": kind, "slope": float(calibration["slope"]),
+                           "offset": float(calibration["offset"])}
+            if not calibration["slope"] > 0:
+                raise ValueError(f"calibration slope must be > 0, got {calibration['slope']}")
+            self._config["calibration"] = calibration
+        else:
+            self._config.pop("calibration", None)
+        self.calibration = calibration
+        self._model_id = None
 
     def activation_report(self) -> list[dict]:
         return self.head.activation_report()

@@ -13,7 +13,8 @@ from .scoring import resolve_device
 def create_model(backbone: str = "efficientnet_lite0", head: str = "mlp", activation: str = "gated",
                  pretrained: bool = True, image_size: int | None = None, hidden=(512, 512), *,
                  activation2: str = "prelu", dropout: float = 0.0, backbone_config: dict | None = None,
-                 weights: str | None = None, mean=None, std=None) -> IQAModel:
+                 weights: str | None = None, mean=None, std=None,
+                 calibration: dict | None = None) -> IQAModel:
     """Build an ``IQAModel``.
 
     backbone: a name from ``list_backbones()``; backbone_config: architecture overrides (tiny random
@@ -21,6 +22,7 @@ def create_model(backbone: str = "efficientnet_lite0", head: str = "mlp", activa
     for the backbone's pretrained weights (default: the backbone's default repo in the HF cache);
     pretrained=False: random backbone (use when a full checkpoint is loaded afterwards).
     image_size/mean/std: None = the backbone's own preprocessing config.
+    calibration: the monotone output map fitted after training (``IQAModel.set_calibration``).
     ``m.config`` records every resolved argument, so ``create_model(**m.config)`` rebuilds it.
     """
     if head not in HEADS:
@@ -44,7 +46,9 @@ def create_model(backbone: str = "efficientnet_lite0", head: str = "mlp", activa
         "mean": [float(v) for v in (mean if mean is not None else bb.mean)],
         "std": [float(v) for v in (std if std is not None else bb.std)],
     }
-    return IQAModel(bb, head_module, config)
+    m = IQAModel(bb, head_module, config)
+    m.set_calibration(calibration)
+    return m
 
 
 def load_model(path, device: str = "cpu") -> IQAModel:
