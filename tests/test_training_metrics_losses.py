@@ -75,3 +75,7 @@ def test_group_ranking_loss():
     assert float(group_ranking_loss(reversed_, margin=0.1)) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         group_ranking_loss(torch.zeros(3))
+    # weighted: (0.4*2 + 0.7*1 + 0.4*1) / 4
+    assert float(group_ranking_loss(reversed_, 0.1, torch.tensor([2.0, 1.0, 1.0]))) == pytest.approx(0.475)
+    with pytest.raises(ValueError, match="pair weights"):
+        group_ranking_loss(reversed_, 0.1, [1.0, 1.0])

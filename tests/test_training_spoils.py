@@ -81,3 +81,20 @@ def test_reason_tables_recall_precision_and_clean_originals():
     assert rs["originals_clean"] == 0.0
     assert rs["precision"]["noisy"] == 1.0 and rs["precision"]["blurry"] == pytest.approx(1 / 3)
     assert rs["confusion"]["noise"]["noisy"] == 1.0 and rs["confusion"]["jpeg"]["(none)"] == 1.0
+
+
+def test_spoil_ranking_groups_are_original_mild_strong(kodak):
+    from photocull.training.spoils import SpoilRankingSet
+
+    rs = SpoilRankingSet([str(kodak / "kodim03.webp")], ["defocus", "overexposure"], seed=3)
+    g = rs.group(0, epoch=1)
+    assert g == rs.group(0, epoch=1) and g.spoil in ("defocus", "overexposure")
+    lo, hi = SPOILS[g.spoil].mild
+    assert lo <= g.mild <= hi
+    orig, mild, strong = (np.asarray(im, np.float32) for im in rs.images(g, 64))
+    assert orig.shape == mild.shape == strong.shape == (64, 64, 3)
+    # the further from the original, the stronger the spoil
+    assert 0 < np.abs(mild - orig).mean() < np.abs(strong - orig).mean()
+    assert len({rs.key(g, k) for k in range(3)}) == 3
+    with pytest.raises(KeyError):
+        SpoilRankingSet(["x.png"], ["smudge"])

@@ -123,6 +123,37 @@ def test_finetune_efficientnet_prefix_cache_only_moves_last_blocks(tiny_ds, tmp_
     assert not torch.equal(trained.conv_head.weight, ref.conv_head.weight)
 
 
+def test_ranking_references_are_the_best_training_photos_never_held_out(tiny_ds):
+    from photocull.training.datasets import load_csv, random_splits
+    from photocull.training.trainer import reference_paths
+
+    samples = load_csv(tiny_ds)
+    split = random_splits(samples, 1, 0, (0.75, 0.25))[0]
+    cfg = load_config(None, ["synthetic.sets=[]", "synthetic.train_top=0.25"])
+    refs = reference_paths(cfg, samples, split)
+    assert len(refs) == round(0.25 * len(split.train))
+    train_paths = {samples[i].path for i in split.train}
+    assert set(refs) <= train_paths
+    worst_ref = min(s.target for s in samples if s.path in refs)
+    assert all(samples[i].target <= worst_ref for i in split.train if samples[i].path not in refs)
+
+
+def test_finetune_with_spoil_groups_and_calibration(tiny_ds, tmp_path):
+    cfg = load_config(None, [
+        "data.dataset=csv", f"data.root={tiny_ds}", f"output_dir={tmp_path / 'ft'}", "progress=false",
+        "regime=finetune", "model.image_size=64", "model.hidden=[16,8]", "train.epochs=1", "train.batch_size=8",
+        "train.unfreeze_blocks=1", "save.fp16=false", "synthetic.enabled=true", "synthetic.sets=[]",
+        "synthetic.train_top=0.2", "synthetic.groups_per_step=1", "synthetic.pool_epochs=1",
+        "spoils.enabled=true", "spoils.types=[defocus,noise]", "spoils.groups_per_step=1",
+        "spoils.pool_epochs=1", "train.calibrate=true"])
+    report = run_training(cfg)
+    timings = report["splits"][0]["timings"]
+    assert "prefix_cache_s" in timings and "calibrate_s" in timings
+    m = load_model(tmp_path / "ft" / "model")
+    assert m.calibration["kind"] == "logistic" and m.calibration["slope"] > 0
+    assert np.isfinite(report["splits"][0]["metrics"]["srcc"])
+
+
 @pytest.mark.parametrize("multiscale", [False, True])
 def test_prefix_tail_equals_backbone(multiscale):
     m = create_model(pretrained=True, image_size=64, hidden=(8, 8), backbone_config={"multiscale": multiscale}).eval()

@@ -36,12 +36,22 @@ DEFAULTS: dict = {
         "root": None,        # None = data_dir()/pristine
         "sets": ["kodak24", "cbsd68"],
         "paths": None,       # explicit list of image paths instead of root/sets
+        "train_top": 0.0,    # + this fraction of the split's training photos, best-rated first
         "distortions": None,  # None = all of photocull.training.distortions.DISTORTIONS
         "levels_per_group": 3,
         "groups_per_step": 2,
         "weight": 0.5,
         "margin": 0.05,
         "pool_epochs": 2,    # frozen regime: distinct group draws whose features are cached
+    },
+    "spoils": {              # (original, mild, strong) groups of training/spoils.py over the same references
+        "enabled": False,
+        "types": None,       # None = all of photocull.training.spoils.SPOILS
+        "groups_per_step": 2,
+        "weight": 0.5,
+        "margin": 0.05,
+        "pair_weights": [2.0, 1.0, 1.0],  # orig>mild, orig>strong, mild>strong
+        "pool_epochs": 2,
     },
     "regime": "frozen",      # frozen | lora | finetune
     "train": {
@@ -60,6 +70,7 @@ DEFAULTS: dict = {
         "augment": {"hflip": True, "crop": 0.9},  # crop: min side fraction of random crops
         "eval_batch_size": 32,
         "checkpoint_every": 1,
+        "calibrate": False,  # fit the output calibration to the training targets (training/calibration.py)
     },
     "frozen": {"aug_views": 4, "cache_dir": None},   # cache_dir None = cache_dir()/features
     "lora": {"r": 4, "alpha": 8, "dropout": 0.05, "target_modules": ["q_proj", "k_proj"]},

@@ -303,6 +303,10 @@ class SyntheticRankingSet:
                 self._base[key] = im.convert("RGB").resize((size, size), Image.BICUBIC)
         return self._base[key]
 
+    def key(self, g: RankingGroup, k: int) -> str:
+        """Feature-cache id of the group's k-th image (with its path)."""
+        return f"{g.distortion}|{g.levels[k]}|{g.seed}"
+
     def images(self, g: RankingGroup, size: int) -> list[Image.Image]:
         base = self.base_image(g.path, size)
         return [base if lv == 0 else apply(g.distortion, base, lv, g.seed) for lv in g.levels]

@@ -25,17 +25,26 @@ def pairwise_margin_ranking_loss(pred: torch.Tensor, target: torch.Tensor,
     return F.relu(margin - diff_p[mask]).mean()
 
 
-def group_ranking_loss(scores: torch.Tensor, margin: float = 0.05) -> torch.Tensor:
+def group_ranking_loss(scores: torch.Tensor, margin: float = 0.05,
+                       pair_weights: torch.Tensor | None = None) -> torch.Tensor:
     """Ranking loss for groups of one image at increasing distortion.
 
     ``scores`` is (G, L): column k holds the prediction for level k, levels sorted from least to
     most distorted, so every pair k < l should satisfy scores[:, k] >= scores[:, l] + margin.
+    ``pair_weights``: one weight per pair, in ``torch.triu_indices(L, L, 1)`` order (for L = 3:
+    (0,1), (0,2), (1,2)); the loss is the weighted mean. None = every pair counts the same.
     """
     if scores.dim() != 2 or scores.shape[1] < 2:
         raise ValueError("scores must be (groups, levels>=2)")
     levels = scores.shape[1]
     better, worse = torch.triu_indices(levels, levels, offset=1, device=scores.device)
-    return F.relu(margin - (scores[:, better] - scores[:, worse])).mean()
+    hinge = F.relu(margin - (scores[:, better] - scores[:, worse]))
+    if pair_weights is None:
+        return hinge.mean()
+    w = torch.as_tensor(pair_weights, dtype=hinge.dtype, device=hinge.device).reshape(-1)
+    if w.numel() != hinge.shape[1]:
+        raise ValueError(f"{levels} levels make {hinge.shape[1]} pairs, got {w.numel()} pair weights")
+    return (hinge * w).sum(1).mean() / w.sum()
 
 
 def iqa_loss(pred: torch.Tensor, target: torch.Tensor, rank_weight: float = 1.0,

@@ -4,7 +4,8 @@ Each spoil type has a *mild* range (a take that is only a little off: the hard c
 culler, drawn uniformly per scene) and a *strong* value (a take nobody keeps). Strengths are
 in the units a photographer uses: EV for exposure, the noise sigma in 8-bit units at mid-grey,
 the defocus Gaussian sigma and the motion length in pixels, the JPEG quality. Used by the
-culling benchmark (``benchmarks/culling.py``) and, for training on mild levels, by ``training``.
+culling benchmark (``benchmarks/culling.py``) and, as ranking groups (original, mild take,
+strong take) of ``SpoilRankingSet``, by the trainer (``spoils:`` in a training config).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from scipy import ndimage
 
 from .distortions import _f, _img, _luma, _to_linear, _to_srgb
 
-__all__ = ["Spoil", "SPOILS", "spoil", "mild_strength"]
+__all__ = ["Spoil", "SPOILS", "SpoilGroup", "SpoilRankingSet", "spoil", "mild_strength"]
 
 
 def over_exposure(img: Image.Image, ev: float, rng) -> Image.Image:
@@ -93,3 +94,49 @@ def mild_strength(name: str, rng: np.random.Generator) -> float:
 def spoil(name: str, img: Image.Image, strength: float, seed: int = 0) -> Image.Image:
     """``img`` spoilt by ``name`` at ``strength`` (deterministic for a seed)."""
     return SPOILS[name].fn(img.convert("RGB"), strength, np.random.default_rng(seed))
+
+
+@dataclass(frozen=True)
+class SpoilGroup:
+    path: str
+    spoil: str
+    mild: float  # the mild take's strength
+    seed: int
+
+
+class SpoilRankingSet:
+    """Ranking groups of one reference photo: (the untouched original, a mild take, the strong
+    take) of one spoil type, best first. ``group(i, epoch)`` is deterministic in (seed, epoch, i).
+    The spoil is applied to the photo as decoded, before the resize to the model's input, as
+    the culling benchmark and the app meet a spoiled photo."""
+
+    levels_per_group = 3
+
+    def __init__(self, paths, spoils=None, seed: int = 0):
+        if not paths:
+            raise ValueError("no reference photos")
+        self.paths = list(paths)
+        self.spoils = list(spoils or SPOILS)
+        unknown = set(self.spoils) - set(SPOILS)
+        if unknown:
+            raise KeyError(f"unknown spoils: {sorted(unknown)}")
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def group(self, i: int, epoch: int = 0) -> SpoilGroup:
+        rng = np.random.default_rng([self.seed, epoch, i, 1])
+        name = self.spoils[int(rng.integers(len(self.spoils)))]
+        return SpoilGroup(self.paths[i % len(self.paths)], name, mild_strength(name, rng),
+                          int(rng.integers(2**31)))
+
+    def key(self, g: SpoilGroup, k: int) -> str:
+        """Feature-cache id of the group's k-th take (with its path)."""
+        return f"{g.spoil}|{('original', 'mild', 'strong')[k]}|{g.mild}|{g.seed}"
+
+    def images(self, g: SpoilGroup, size: int) -> list[Image.Image]:
+        with Image.open(g.path) as im:
+            orig = im.convert("RGB")
+        takes = [orig, spoil(g.spoil, orig, g.mild, g.seed), spoil(g.spoil, orig, SPOILS[g.spoil].strong, g.seed)]
+        return [t.resize((size, size), Image.BICUBIC) for t in takes]

@@ -18,6 +18,7 @@ from photocull.model import create_model
 from photocull.model.fileio import atomic_path
 
 from .augment import augment, view
+from .calibration import fit_calibration
 from .datasets import Sample, Split
 from .distortions import SyntheticRankingSet, pristine_paths
 from .features import FeatureCache, backbone_key
@@ -25,6 +26,7 @@ from .images import ImageStore
 from .losses import group_ranking_loss, iqa_loss
 from .metrics import correlations
 from .regimes import PrefixTail, configure_regime, merge_lora
+from .spoils import SpoilRankingSet
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +55,44 @@ def predict(m, store: ImageStore, paths: list[str], batch_size: int = 32) -> np.
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
-def _synthetic_set(cfg: dict, seed: int) -> SyntheticRankingSet | None:
+def reference_paths(cfg: dict, samples: list[Sample], split: Split) -> list[str]:
+    """The reference photos of the ranking groups: ``synthetic.paths``, or the pristine
+    ``synthetic.sets``, plus the best-rated ``synthetic.train_top`` fraction of the split's
+    training photos (never a held-out one)."""
     sc = cfg["synthetic"]
-    if not sc.get("enabled"):
-        return None
-    paths = sc.get("paths")
-    if not paths:
+    paths = list(sc.get("paths") or [])
+    if not paths and sc.get("sets"):
         root = sc.get("root")
         if root is None:
             from photocull.model.paths import data_dir
 
             root = data_dir() / "pristine"
         paths = pristine_paths(str(root), sc["sets"])
-    return SyntheticRankingSet(paths, sc.get("distortions"), int(sc["levels_per_group"]), seed=seed)
+    top = float(sc.get("train_top") or 0.0)
+    if top > 0:
+        best = sorted(split.train, key=lambda i: -samples[i].target)
+        paths += [samples[i].path for i in best[:max(1, round(top * len(best)))]]
+    return paths
+
+
+def ranking_sets(cfg: dict, samples: list[Sample], split: Split, seed: int) -> list[tuple[dict, object]]:
+    """(config section, group set) for each enabled kind of ranking group: KADID-style levels
+    (``synthetic``) and photographic spoils (``spoils``), over the same reference photos."""
+    sc, pc = cfg["synthetic"], cfg["spoils"]
+    if not (sc.get("enabled") or pc.get("enabled")):
+        return []
+    refs = reference_paths(cfg, samples, split)
+    out = []
+    if sc.get("enabled"):
+        out.append((sc, SyntheticRankingSet(refs, sc.get("distortions"), int(sc["levels_per_group"]), seed=seed)))
+    if pc.get("enabled"):
+        out.append((pc, SpoilRankingSet(refs, pc.get("types"), seed=seed)))
+    return out
+
+
+def _rank_loss(section: dict, scores: torch.Tensor) -> torch.Tensor:
+    return float(section["weight"]) * group_ranking_loss(scores, float(section["margin"]),
+                                                         section.get("pair_weights"))
 
 
 class SplitTrainer:
@@ -84,7 +111,7 @@ class SplitTrainer:
         self.groups = configure_regime(self.m, cfg)
         self.opt = torch.optim.Adam(self.groups, weight_decay=float(self.tc["weight_decay"]))
         self.store = ImageStore(self.m.preprocess)
-        self.synth = _synthetic_set(cfg, seed)
+        self.rank_sets = ranking_sets(cfg, samples, split, seed)
         self.history: list[dict] = []
         self.timings: dict[str, float] = {}
         self.cache_stats: dict[str, int] = {}
@@ -103,15 +130,9 @@ class SplitTrainer:
             return True
         return False
 
-    def _synthetic_images(self, epoch: int, step: int) -> list[list[Image.Image]]:
-        sc = self.cfg["synthetic"]
-        n = int(sc["groups_per_step"])
+    def _group_images(self, rs, epoch: int, step: int, n: int) -> list[list[Image.Image]]:
         size = self.m.image_size
-        out = []
-        for j in range(n):
-            i = (step * n + j) % len(self.synth)
-            out.append(self.synth.images(self.synth.group(i, epoch), size))
-        return out
+        return [rs.images(rs.group((step * n + j) % len(rs), epoch), size) for j in range(n)]
 
     def _step(self, loss: torch.Tensor, step: int, total_steps: int) -> None:
         accum = max(1, int(self.tc["grad_accum"]))
@@ -181,27 +202,25 @@ class SplitTrainer:
         train_f = train_f.reshape(views, len(train_p), -1)
         test_f = self._cached_features(cache, [img_item(p, 0) for p in test_p])
         val_f = self._cached_features(cache, [img_item(p, 0) for p in val_p])
-        synth_f = None
-        if self.synth is not None:
-            pool = max(1, int(cfg["synthetic"]["pool_epochs"]))
+        rank_f = []  # per ranking set: (pool, groups, levels, d) features
+        for section, rs in self.rank_sets:
+            pool = max(1, int(section["pool_epochs"]))
             items = []
             render = functools.lru_cache(maxsize=4)(
-                lambda e, i: [torch.from_numpy(self.m.preprocess(im))
-                              for im in self.synth.images(self.synth.group(i, e), size)])
+                lambda e, i, rs=rs: [torch.from_numpy(self.m.preprocess(im))
+                                     for im in rs.images(rs.group(i, e), size)])
             for e in range(pool):
-                for i in range(len(self.synth)):
-                    g = self.synth.group(i, e)
-                    for li, lv in enumerate(g.levels):
-                        items.append((FeatureCache.entry(g.path, f"s{size}|{g.distortion}|{lv}|{g.seed}"),
-                                      g.path, lambda e=e, i=i, li=li: render(e, i)[li]))
-            synth_f = self._cached_features(cache, items).reshape(pool, len(self.synth),
-                                                                    int(cfg["synthetic"]["levels_per_group"]), -1)
+                for i in range(len(rs)):
+                    g = rs.group(i, e)
+                    for k in range(rs.levels_per_group):
+                        items.append((FeatureCache.entry(g.path, f"s{size}|{rs.key(g, k)}"), g.path,
+                                      lambda e=e, i=i, k=k, render=render: render(e, i)[k]))
+            rank_f.append(self._cached_features(cache, items).reshape(pool, len(rs), rs.levels_per_group, -1))
         self.cache_stats = {"hits": cache.hits, "misses": cache.misses, "file": str(cache.path)}
         self.timings["features_s"] = time.monotonic() - t0
 
         y = self._targets(self.split.train)
         bs = int(tc["batch_size"])
-        n_groups = int(cfg["synthetic"]["groups_per_step"])
         t1 = time.monotonic()
         best = (-math.inf, None)
         for epoch in range(int(tc["epochs"])):
@@ -214,12 +233,11 @@ class SplitTrainer:
                 idx = perm[step * bs:(step + 1) * bs]
                 pred = self.m.head(train_f[vsel[idx], idx])
                 loss, _ = iqa_loss(pred, y[idx], float(tc["rank_weight"]), float(tc["margin_scale"]))
-                if synth_f is not None:
-                    gi = torch.randint(0, synth_f.shape[1], (n_groups,), generator=self.gen)
-                    sf = synth_f[epoch % synth_f.shape[0], gi]            # (G, L, d)
+                for (section, _), feats in zip(self.rank_sets, rank_f):
+                    gi = torch.randint(0, feats.shape[1], (int(section["groups_per_step"]),), generator=self.gen)
+                    sf = feats[epoch % feats.shape[0], gi]            # (G, L, d)
                     scores = self.m.head(sf.reshape(-1, sf.shape[-1])).reshape(sf.shape[:2])
-                    loss = loss + float(cfg["synthetic"]["weight"]) * group_ranking_loss(
-                        scores, float(cfg["synthetic"]["margin"]))
+                    loss = loss + _rank_loss(section, scores)
                 self._step(loss, step, steps)
                 losses.append(float(loss.detach()))
             entry = {"epoch": epoch, "loss": float(np.mean(losses))}
@@ -234,11 +252,14 @@ class SplitTrainer:
             self.m.head.load_state_dict(best[1])
         self.timings["train_s"] = time.monotonic() - t1
         self._test_features = test_f
+        if tc.get("calibrate"):
+            with _eval_mode(self.m), torch.no_grad():
+                self._calibrate(self.m.head(train_f[0]).numpy())
 
     # -- finetune / lora -------------------------------------------------------------------
     def _prefix_cache(self, pt: PrefixTail) -> dict:
-        """Prefix outputs (fp16 maps + fp32 taps) for train views (plain, flipped), the val part
-        and a fixed pool of synthetic groups (``synthetic.pool_epochs`` draws)."""
+        """Prefix outputs (fp16 maps + fp32 taps) for train views (plain, flipped) and, per ranking
+        set, a fixed pool of groups (its ``pool_epochs`` draws)."""
         bs = int(self.tc["eval_batch_size"])
 
         def run(tensors: list[torch.Tensor]):
@@ -254,14 +275,15 @@ class SplitTrainer:
 
         train_x = [self.store.batch([p])[0] for p in self._paths(self.split.train)]
         cache = {"train": [run(train_x), run([x.flip(-1) for x in train_x])]}
-        if self.synth is not None:
-            pool = max(1, int(self.cfg["synthetic"]["pool_epochs"]))
-            size = self.m.image_size
-            imgs = [torch.from_numpy(self.m.preprocess(im)) for e in range(pool) for i in range(len(self.synth))
-                    for im in self.synth.images(self.synth.group(i, e), size)]
+        size = self.m.image_size
+        cache["rank"] = []
+        for section, rs in self.rank_sets:
+            pool = max(1, int(section["pool_epochs"]))
+            imgs = [torch.from_numpy(self.m.preprocess(im)) for e in range(pool) for i in range(len(rs))
+                    for im in rs.images(rs.group(i, e), size)]
             h, t = run(imgs)
-            shape = (pool, len(self.synth), int(self.cfg["synthetic"]["levels_per_group"]))
-            cache["synth"] = (h.reshape(shape + h.shape[1:]), t.reshape(shape + t.shape[1:]))
+            shape = (pool, len(rs), rs.levels_per_group)
+            cache["rank"].append((h.reshape(shape + h.shape[1:]), t.reshape(shape + t.shape[1:])))
         return cache
 
     def _fit_backbone(self) -> None:
@@ -284,8 +306,6 @@ class SplitTrainer:
         train_p = self._paths(self.split.train)
         t1 = time.monotonic()
         best = (-math.inf, None)
-        synth_w = float(cfg["synthetic"]["weight"])
-        n_groups = int(cfg["synthetic"]["groups_per_step"])
         for epoch in range(int(tc["epochs"])):
             self.m.train()
             self.m.backbone.eval()  # frozen BatchNorm statistics; small CPU batches
@@ -309,21 +329,21 @@ class SplitTrainer:
                     pred = self.m(x.to(self.m.device))
                 loss, _ = iqa_loss(pred, y_all[idx].to(pred.device), float(tc["rank_weight"]),
                                    float(tc["margin_scale"]))
-                if self.synth is not None:
+                for r, (section, rs) in enumerate(self.rank_sets):
+                    n_groups = int(section["groups_per_step"])
                     if pt is not None:
-                        sh, st = pcache["synth"]
+                        sh, st = pcache["rank"][r]
                         gi = torch.randint(0, sh.shape[1], (n_groups,), generator=self.gen)
                         e = epoch % sh.shape[0]
                         h, taps = sh[e, gi].flatten(0, 1).float(), st[e, gi].flatten(0, 1)
                         h = h.contiguous(memory_format=torch.channels_last)
                         scores = self.m.head(pt.tail(h.to(self.m.device), taps.to(self.m.device)))
                     else:
-                        groups = self._synthetic_images(epoch, step)
+                        groups = self._group_images(rs, epoch, step, n_groups)
                         xs = torch.stack([torch.from_numpy(self.m.preprocess(im)) for g in groups for im in g])
                         xs = augment(xs, self.gen, bool(aug.get("hflip", True)), 1.0)
                         scores = self.m(xs.to(self.m.device))
-                    scores = scores.reshape(n_groups, -1)
-                    loss = loss + synth_w * group_ranking_loss(scores, float(cfg["synthetic"]["margin"]))
+                    loss = loss + _rank_loss(section, scores.reshape(n_groups, -1))
                 self._step(loss, step, steps)
                 losses.append(float(loss.detach()))
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
@@ -347,6 +367,26 @@ class SplitTrainer:
             self.m.load_state_dict(best[1])
         self.timings["train_s"] = time.monotonic() - t1
         self._test_features = None
+        if tc.get("calibrate"):
+            self._calibrate(self._train_raw(pt, pcache["train"][0] if pt is not None else None))
+
+    def _train_raw(self, pt: PrefixTail | None, prefix: tuple[torch.Tensor, torch.Tensor] | None) -> np.ndarray:
+        """Raw outputs on the split's training photos (plain view), from the cached prefix if any."""
+        if pt is None:
+            return predict(self.m, self.store, self._paths(self.split.train), int(self.tc["eval_batch_size"]))
+        bs, (h, taps) = int(self.tc["eval_batch_size"]), prefix
+        out = []
+        with _eval_mode(self.m), torch.no_grad():
+            for i in range(0, len(h), bs):
+                x = h[i:i + bs].float().contiguous(memory_format=torch.channels_last).to(self.m.device)
+                out.append(self.m.head(pt.tail(x, taps[i:i + bs].to(self.m.device))).float().cpu().numpy())
+        return np.concatenate(out)
+
+    def _calibrate(self, raw: np.ndarray) -> None:
+        """Fit the output calibration to the training targets (training/calibration.py)."""
+        t = time.monotonic()
+        self.m.set_calibration(fit_calibration(raw, self._targets(self.split.train).numpy()))
+        self.timings["calibrate_s"] = time.monotonic() - t
 
     def fit(self) -> dict:
         start = time.monotonic()
