@@ -43,10 +43,10 @@ def env(tmp_path):
 
 @pytest.fixture
 def make_window(qtbot, env):
-    """``make(scorer=None, explainer_factory=None, **backend_kw)``: a shown MainWindow on a
-    Backend with ``scorer`` (default :class:`fakes.LaplacianScorer`); all closed, with their
+    """``make(scorer=None, explainer_factory=None, **bridge_kw)``: a shown MainWindow on an
+    EngineBridge with ``scorer`` (default :class:`fakes.LaplacianScorer`); all closed, with their
     threads, at the end of the test."""
-    from photocull.app.ui.backend import Backend
+    from photocull.app.ui.bridge import EngineBridge
     from photocull.app.ui.mainwindow import MainWindow
 
     tmp_path, settings = env
@@ -54,9 +54,9 @@ def make_window(qtbot, env):
 
     def make(scorer=None, explainer_factory=None, **kw):
         scorer = scorer or fakes.LaplacianScorer()
-        backend = Backend(settings, scorer_factory=lambda: scorer, explainer_factory=explainer_factory,
-                          cache_path=tmp_path / "cache" / "c.sqlite3", batch_size=4, **kw)
-        w = MainWindow(settings, backend)
+        bridge = EngineBridge(settings, scorer_factory=lambda: scorer, explainer_factory=explainer_factory,
+                              cache_path=tmp_path / "cache" / "c.sqlite3", batch_size=4, **kw)
+        w = MainWindow(settings, bridge)
         qtbot.addWidget(w)
         w.show()
         w.activateWindow()

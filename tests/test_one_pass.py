@@ -83,23 +83,23 @@ def test_rank_scans_once_and_opens_the_cache_once(burst_shoot, tmp_path, monkeyp
 
 
 def test_gui_folder_jobs_scan_once_and_read_each_new_photos_exif_once(burst_shoot, env, monkeypatch):
-    from photocull.app.ui.backend import Backend
+    from photocull.app.ui.bridge import EngineBridge
 
     root, photos = burst_shoot
     _, settings = env
     scans = count_calls(monkeypatch, scan, "scan_folder")
     exif_reads = count_calls(monkeypatch, decode, "read_exif_summary")
-    backend = Backend(settings, scorer_factory=lambda: LaplacianScorer("one-pass"),
-                      cache_path=env[0] / "gui.sqlite3", batch_size=2)
+    bridge = EngineBridge(settings, scorer_factory=lambda: LaplacianScorer("one-pass"),
+                          cache_path=env[0] / "gui.sqlite3", batch_size=2)
     try:
         def open_folder():
-            msgs = list(backend.folder_job(root)(threading.Event()))
-            kind, entries, _, items = msgs[0]
-            assert kind == "items" and msgs[-1][0] == "dates"
-            scores = {e.path: r.score for m in msgs if m[0] == "scores" for r in m[1] for e in entries
-                      if e.path == r.path}
-            analysis = dict(jobs.analysis_job(backend.cache, items, scores)(threading.Event()))
-            return msgs[-1][1], analysis
+            msgs = list(bridge.folder_job(root)(threading.Event()))
+            assert isinstance(msgs[0], jobs.Scanned) and isinstance(msgs[-1], jobs.Dates)
+            entries, items = msgs[0].entries, msgs[0].items
+            scores = {e.path: r.score for m in msgs if isinstance(m, jobs.Scores) for r in m.results
+                      for e in entries if e.path == r.path}
+            analysis = {type(m): m for m in jobs.analysis_job(bridge.cache, items, scores)(threading.Event())}
+            return msgs[-1].taken, analysis
 
         dates, analysis = open_folder()
         assert len(scans) == 1
@@ -107,11 +107,11 @@ def test_gui_folder_jobs_scan_once_and_read_each_new_photos_exif_once(burst_shoo
         a1, a2, a3 = photos[:3]
         assert dates[a2] - dates[a1] == pytest.approx(0.4)  # the one capture time, with its sub-seconds
         assert photos[4] not in dates  # no EXIF date: none (the grid keeps the file time)
-        assert sum(b.is_burst for b in analysis["bursts"].values()) == 3
-        assert len(analysis["reasons"]) == len(photos)
+        assert sum(b.is_burst for b in analysis[jobs.Bursts].groups.values()) == 3
+        assert len(analysis[jobs.Reasons].labels) == len(photos)
 
         exif_reads.clear()
         open_folder()  # everything from the cache: no EXIF read at all
         assert exif_reads == [] and len(scans) == 2
     finally:
-        backend.close()
+        bridge.close()

@@ -1,5 +1,5 @@
 """The one code path that applies decisions to a folder (app/core/organise.py), from the CLI and
-from the GUI's Backend: XMP sidecars, Keep/Reject moves and undo, the cache kept in step."""
+from the GUI's EngineBridge: XMP sidecars, Keep/Reject moves and undo, the cache kept in step."""
 
 import os
 import re
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from photocull.app.core import analysis, cli, organise
+from photocull.app.core import analysis, cli, jobs, organise
 from photocull.app.core.analysis import VERSION
 from photocull.app.core.cache import Cache, default_cache_path
 from photocull.app.core.commands import common
@@ -87,8 +87,8 @@ def test_cli_move_undo_and_rerank_score_and_analyse_nothing_again(scorer, tmp_pa
     capsys.readouterr()
 
 
-def test_gui_backend_and_cli_give_the_same_results_and_per_photo_errors(scorer, tmp_path, env, capsys):
-    from photocull.app.ui.backend import Backend
+def test_gui_bridge_and_cli_give_the_same_results_and_per_photo_errors(scorer, tmp_path, env, capsys):
+    from photocull.app.ui.bridge import EngineBridge
 
     _, settings = env
     by_cli, by_gui = shoot(tmp_path / "cli"), shoot(tmp_path / "gui")
@@ -106,19 +106,20 @@ def test_gui_backend_and_cli_give_the_same_results_and_per_photo_errors(scorer, 
     keep = {"a.jpg", "b.jpg"}
     session = [Entry(p, score=s.score, flag=PICK if p.name in keep else REJECT,
                      stars=stars_for_score(s.score) if p.name in keep else 0) for p, s in scores.items()]
-    backend = Backend(settings, scorer_factory=lambda: scorer, cache_path=default_cache_path())
+    bridge = EngineBridge(settings, scorer_factory=lambda: scorer, cache_path=default_cache_path())
     try:
-        job = backend.export_job(by_gui, session, {}, None, "append", "move")
+        job = bridge.export_job(by_gui, session, {}, None, "append", "move")
         messages = list(job(threading.Event()))
     finally:
-        backend.close()
-    gui_errors = [text for kind, text in messages if kind == "error"]
+        bridge.close()
+    gui_errors = [m.text for m in messages if isinstance(m, jobs.Report) and m.problem]
 
     # one photo's sidecar failed with an OSError, the same words in both; the others went on
     assert len(cli_errors) == len(gui_errors) == 1
     assert cli_errors[0].startswith(f"sidecar left unchanged: {LONG}: [Errno 36]")
     assert gui_errors[0].replace(str(by_gui), "<folder>") == cli_errors[0].replace(str(by_cli), "<folder>")
-    assert ("log", "3 XMP sidecar(s) written (append naming)") in messages
+    assert jobs.Report("3 XMP sidecar(s) written (append naming)") in messages
+    assert isinstance(messages[-1], jobs.FolderChanged)  # photos were moved: the GUI reads the folder again
 
     def tree(root):
         """Each file: a photo's bytes, or a sidecar's rating and label (the CLI's decisions are

@@ -10,7 +10,7 @@ from test_bursts import save, scene, shot  # noqa: E402
 from test_ui_app import open_and_wait, proxy_names  # noqa: E402
 
 from photocull.app.core.session import PICK, REJECT  # noqa: E402
-from photocull.app.ui.models import ThumbErrorRole  # noqa: E402
+from photocull.app.ui.item_models import ThumbErrorRole  # noqa: E402
 
 
 def make_shoot(folder):
@@ -31,7 +31,7 @@ def test_bursts_reasons_and_best_of_burst(qtbot, make_window, env):
     w = make_window()
     with qtbot.waitSignal(w.analysis_done, timeout=30000):
         open_and_wait(qtbot, w, tmp_path / "shoot")
-    s = w.model.session
+    s = w.list_model.session
     e = {k: s.get(p) for k, p in f.items()}
     assert [e[k].burst.text for k in ("a1", "a2", "a3")] == ["burst 1/3", "burst 2/3", "burst 3/3"]
     assert e["a2"].burst.best and not e["a1"].burst.best and e["b"].burst.size == 1
@@ -65,7 +65,7 @@ def test_bursts_reasons_and_best_of_burst(qtbot, make_window, env):
     dlg.accept()
     assert [e[k].flag for k in ("a1", "a2", "a3", "b", "c")] == [REJECT, PICK, REJECT, "none", "none"]
     assert e["a2"].stars == 0  # stars only when asked
-    stored = w.backend.cache.get_decisions(list(f.values()))
+    stored = w.bridge.cache.get_decisions(list(f.values()))
     assert stored[f["a2"]].flag == PICK and stored[f["a1"]].flag == REJECT
     w.undo()
     assert all(e[k].flag == "none" for k in f)

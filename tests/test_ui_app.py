@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage  # noqa: E402
 
 from photocull.app.core.cache import Cache  # noqa: E402
 from photocull.app.core.session import PICK, REJECT, UNFLAGGED  # noqa: E402
-from photocull.app.ui.backend import Backend  # noqa: E402
+from photocull.app.ui.bridge import EngineBridge  # noqa: E402
 from photocull.app.ui.mainwindow import COMPARE, DETAIL, MainWindow  # noqa: E402
 from photocull.app.ui.settings import Settings  # noqa: E402
 
@@ -63,7 +63,7 @@ def test_open_score_sort_filter_and_error_tile(qtbot, make_window, env):
     scorer = LaplacianScorer()
     w = make_window(scorer)
     open_and_wait(qtbot, w, tmp_path / "shoot")
-    s = w.model.session
+    s = w.list_model.session
     assert len(s) == 7
     # scoring ran on a worker thread, never on the GUI thread
     assert scorer.threads and threading.main_thread().name not in scorer.threads
@@ -72,7 +72,7 @@ def test_open_score_sort_filter_and_error_tile(qtbot, make_window, env):
     broken = s.get(photos["broken"])
     assert broken.failed and broken.score is None and broken.error
     # the error tile shows the reason
-    from photocull.app.ui.models import ThumbErrorRole
+    from photocull.app.ui.item_models import ThumbErrorRole
 
     row = w.proxy.proxy_row_of(photos["broken"])
     assert w.proxy.index(row, 0).data(ThumbErrorRole) == broken.error
@@ -95,7 +95,7 @@ def test_open_score_sort_filter_and_error_tile(qtbot, make_window, env):
     assert "1 error" in w.counts_label.text()
 
     # thumbnails of painted rows are loaded (QImage on the pool, QPixmap on the GUI thread)
-    qtbot.waitUntil(lambda: w.model.has_thumbnail(str(photos["sharp0"])), timeout=10000)
+    qtbot.waitUntil(lambda: w.list_model.has_thumbnail(str(photos["sharp0"])), timeout=10000)
 
 
 def test_keyboard_culling_undo_persist_and_auto_advance(qtbot, make_window, env):
@@ -107,7 +107,7 @@ def test_keyboard_culling_undo_persist_and_auto_advance(qtbot, make_window, env)
     w.select_path(photos["blur0"])
     w.grid.setFocus()
     qtbot.wait(50)
-    s = w.model.session
+    s = w.list_model.session
     press(qtbot, w, Qt.Key.Key_X)
     assert s.get(photos["blur0"]).flag == REJECT
     press(qtbot, w, Qt.Key.Key_3)
@@ -148,8 +148,8 @@ def test_keyboard_culling_undo_persist_and_auto_advance(qtbot, make_window, env)
     scorer2 = LaplacianScorer()
     w2 = make_window(scorer2)
     open_and_wait(qtbot, w2, tmp_path / "shoot")
-    assert w2.model.session.get(photos["sharp0"]).flag == PICK
-    assert all(e.cached for e in w2.model.session.entries)
+    assert w2.list_model.session.get(photos["sharp0"]).flag == PICK
+    assert all(e.cached for e in w2.list_model.session.entries)
     assert not scorer2.threads  # nothing was predicted
 
 
@@ -159,7 +159,7 @@ def test_auto_cull_and_export_lists_xmp_and_move_with_undo(qtbot, make_window, e
     w = make_window()
     open_and_wait(qtbot, w, tmp_path / "shoot")
     changed = w.auto_cull(top_percent=50)
-    s = w.model.session
+    s = w.list_model.session
     assert len(changed) == 6
     assert {p.name for p in s.with_flag(PICK)} == {"s0_sharp.jpg", "s1_sharp.jpg", "s2_sharp.jpg"}
     assert s.get(photos["broken"]).flag == UNFLAGGED
@@ -184,13 +184,13 @@ def test_auto_cull_and_export_lists_xmp_and_move_with_undo(qtbot, make_window, e
     assert (tmp_path / "shoot" / "Reject" / "b0_blur.jpg").exists()
     assert not photos["sharp0"].exists()
     assert "file(s) moved into Keep/ and Reject/" in w.log_view.toPlainText()
-    moved = w.model.session.get(tmp_path.resolve() / "shoot" / "Keep" / "s0_sharp.jpg")
+    moved = w.list_model.session.get(tmp_path.resolve() / "shoot" / "Keep" / "s0_sharp.jpg")
     assert moved.flag == PICK and moved.score is not None and moved.cached
     with qtbot.waitSignal(w.folder_loaded, timeout=30000):
         with qtbot.waitSignal(w.export_done, timeout=20000):
             w.undo_move()
     assert photos["sharp0"].exists() and photos["blur0"].exists()
-    assert w.model.session.get(photos["sharp0"].resolve()).flag == PICK
+    assert w.list_model.session.get(photos["sharp0"].resolve()).flag == PICK
     assert "ERROR" not in w.log_view.toPlainText()
 
 
@@ -200,7 +200,7 @@ def test_stale_generation_never_paints_over_new_folder(qtbot, make_window, env):
     b = make_photos(tmp_path / "B", n_sharp=1, broken=False, seed=2)
     w = make_window(LaplacianScorer(delay=0.3))  # A is still scoring when B is opened
     w.open_folder(tmp_path / "A")
-    qtbot.waitUntil(lambda: len(w.model.session) == 12, timeout=10000)
+    qtbot.waitUntil(lambda: len(w.list_model.session) == 12, timeout=10000)
     # worst case: A's worker is NOT cancelled and keeps emitting; only the generation stamp protects B
     w.cancel_scoring = lambda: None
     with qtbot.waitSignal(w.folder_loaded, timeout=30000):
@@ -210,9 +210,9 @@ def test_stale_generation_never_paints_over_new_folder(qtbot, make_window, env):
     qtbot.wait(100)
     assert w.generation == gen_b
     assert w.stale_dropped > 0  # A did deliver results after B was opened, and they were dropped
-    assert sorted(e.path for e in w.model.session.entries) == sorted(p.resolve() for p in b.values())
-    assert all(str(tmp_path / "A") not in str(e.path) for e in w.model.session.entries)
-    assert all(e.score is not None for e in w.model.session.entries)
+    assert sorted(e.path for e in w.list_model.session.entries) == sorted(p.resolve() for p in b.values())
+    assert all(str(tmp_path / "A") not in str(e.path) for e in w.list_model.session.entries)
+    assert all(e.score is not None for e in w.list_model.session.entries)
 
 
 def test_detail_view_heatmap_navigation_and_compare(qtbot, make_window, env):
@@ -240,7 +240,7 @@ def test_detail_view_heatmap_navigation_and_compare(qtbot, make_window, env):
     assert w.stack.currentIndex() == DETAIL and w.detail.entry.path == photos["blur0"]
     qtbot.waitUntil(lambda: w.detail.canvas.has_heatmap, timeout=15000)
     assert calls and threading.main_thread().name not in calls
-    assert w.detail.score_label.text() == f"{w.model.session.get(photos['blur0']).score:.1f}"
+    assert w.detail.score_label.text() == f"{w.list_model.session.get(photos['blur0']).score:.1f}"
     shown = w.detail.grab().toImage()
     top = QImage.pixelColor(shown, shown.width() // 3, shown.height() // 3)
     assert top.red() > top.blue()  # 'jet' red where the map is high
@@ -253,7 +253,7 @@ def test_detail_view_heatmap_navigation_and_compare(qtbot, make_window, env):
     qtbot.keyClick(w.detail, Qt.Key.Key_Right)
     assert w.detail.entry.path == photos["blur1"]
     press(qtbot, w, Qt.Key.Key_P)
-    assert w.model.session.get(photos["blur1"]).flag == PICK
+    assert w.list_model.session.get(photos["blur1"]).flag == PICK
     assert "Picked" in w.detail.decision_label.text()
     qtbot.keyClick(w.detail, Qt.Key.Key_Left)
     assert w.detail.entry.path == photos["blur0"]
@@ -288,14 +288,14 @@ def test_cancel_stops_between_batches_and_shutdown_joins_threads(qtbot, make_win
     scorer = LaplacianScorer(delay=0.25)
     w = make_window(scorer)
     w.open_folder(tmp_path / "shoot")
-    qtbot.waitUntil(lambda: w.model.session.counts()["scored"] >= 1, timeout=20000)
+    qtbot.waitUntil(lambda: w.list_model.session.counts()["scored"] >= 1, timeout=20000)
     with qtbot.waitSignal(w.folder_loaded, timeout=20000):
         w.cancel_button.click()
-    assert w.model.session.counts()["scored"] < 16
+    assert w.list_model.session.counts()["scored"] < 16
     assert "cancelled" in w.log_view.toPlainText()
     # a heavy folder still loading at close: closeEvent stops and joins everything
     w.open_folder(tmp_path / "shoot")
-    qtbot.waitUntil(lambda: len(w.model.session) == 16, timeout=10000)
+    qtbot.waitUntil(lambda: len(w.list_model.session) == 16, timeout=10000)
     threads = list(w.registry.threads())
     assert threads
     w.close()
@@ -362,11 +362,11 @@ def test_real_default_model_scores_and_explains(qtbot, env, tmp_path, kodak):
         img.save(folder / f"{p.stem}.jpg", quality=95)
         img.filter(ImageFilter.GaussianBlur(4)).save(folder / f"{p.stem}_blur.jpg", quality=95)
     _, settings = env
-    w = MainWindow(settings, Backend(settings, cache_path=tmp_path / "cache" / "c.sqlite3"))
+    w = MainWindow(settings, EngineBridge(settings, cache_path=tmp_path / "cache" / "c.sqlite3"))
     qtbot.addWidget(w)
     w.show()
     open_and_wait(qtbot, w, folder, timeout=300000)
-    s = w.model.session
+    s = w.list_model.session
     assert "ERROR" not in w.log_view.toPlainText()
     for e in s.entries:
         if "_blur" not in e.name:
@@ -399,7 +399,7 @@ def test_painting_does_not_drop_references_to_none(qtbot, make_window, env):
     photos = make_photos(tmp_path / "shoot")
     w = make_window()
     open_and_wait(qtbot, w, tmp_path / "shoot")
-    qtbot.waitUntil(lambda: w.model.has_thumbnail(str(photos["sharp0"])), timeout=10000)
+    qtbot.waitUntil(lambda: w.list_model.has_thumbnail(str(photos["sharp0"])), timeout=10000)
     before = sys.getrefcount(None)
     for _ in range(20):
         w.grid.viewport().repaint()
@@ -442,3 +442,17 @@ def test_toolbar_combos_give_the_keyboard_back_to_the_grid(qtbot, make_window, e
     qtbot.wait(20)
     assert w.detail.hasFocus() or w.detail.isAncestorOf(w.focusWidget())
 
+
+
+def test_saving_and_the_counts_follow_the_session_change_events(qtbot, make_window, env):
+    tmp_path, _ = env
+    photos = make_photos(tmp_path / "shoot", broken=False)
+    w = make_window()
+    open_and_wait(qtbot, w, tmp_path / "shoot")
+    s = w.list_model.session
+    s.set_flag([photos["sharp0"], photos["blur1"]], REJECT)  # straight on the session, not a window action
+    assert w.bridge.cache.get_decision(photos["sharp0"]).flag == REJECT
+    assert "2 rejected" in w.counts_label.text()
+    s.undo()
+    assert w.bridge.cache.get_decision(photos["blur1"]).flag == UNFLAGGED
+    assert "0 rejected" in w.counts_label.text()

@@ -20,7 +20,7 @@ def test_label_keys_toggle_undo_persist_and_export(qtbot, make_window, env):
     photos = make_photos(tmp_path / "shoot", broken=False)
     w = make_window()
     open_and_wait(qtbot, w, tmp_path / "shoot")
-    s = w.model.session
+    s = w.list_model.session
     w.set_sort("name")  # b0, b1, b2, s0, s1, s2
     w.select_path(photos["blur0"])
     w.grid.setFocus()
@@ -30,11 +30,11 @@ def test_label_keys_toggle_undo_persist_and_export(qtbot, make_window, env):
                         (Qt.Key.Key_9, "Blue")):
         press(qtbot, w, key)
         assert b0.label == colour
-        assert w.backend.cache.get_decision(photos["blur0"]).label == colour  # saved at once
+        assert w.bridge.cache.get_decision(photos["blur0"]).label == colour  # saved at once
     press(qtbot, w, Qt.Key.Key_9)  # the same key again clears it
-    assert b0.label is None and w.backend.cache.get_decision(photos["blur0"]).label is None
+    assert b0.label is None and w.bridge.cache.get_decision(photos["blur0"]).label is None
     press(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undoable like flags and stars
-    assert b0.label == "Blue" and w.backend.cache.get_decision(photos["blur0"]).label == "Blue"
+    assert b0.label == "Blue" and w.bridge.cache.get_decision(photos["blur0"]).label == "Blue"
     press(qtbot, w, Qt.Key.Key_P)
     assert (b0.flag, b0.label) == (PICK, "Blue")  # a flag keeps the label
     # the tile shows it; painting a labelled tile works
@@ -55,7 +55,7 @@ def test_label_keys_toggle_undo_persist_and_export(qtbot, make_window, env):
     assert xmp.read_photo(photos["blur0"])["label"] == "Blue"
     assert xmp.read_photo(photos["blur0"])["rating"] == 1
     open_and_wait(qtbot, w, tmp_path / "shoot")
-    assert w.model.session.get(photos["blur0"]).label == "Blue"
+    assert w.list_model.session.get(photos["blur0"]).label == "Blue"
 
 
 def test_star_and_label_filters(qtbot, make_window, env):
@@ -63,12 +63,12 @@ def test_star_and_label_filters(qtbot, make_window, env):
     photos = make_photos(tmp_path / "shoot", broken=False)
     w = make_window()
     open_and_wait(qtbot, w, tmp_path / "shoot")
-    s = w.model.session
+    s = w.list_model.session
     s.set_stars([photos["sharp0"], photos["blur1"]], 2)
     s.set_stars([photos["sharp1"]], 5)
     s.toggle_label([photos["sharp0"], photos["sharp2"]], "Red")
     s.toggle_label([photos["blur2"]], "Purple")
-    w.model.refresh(list(photos.values()))
+    w.list_model.refresh(list(photos.values()))
     w.set_sort("name")
     w.stars_box.setCurrentIndex(w.stars_box.findData(2))  # the combo drives the proxy
     assert proxy_names(w) == ["b1_blur.jpg", "s0_sharp.jpg", "s1_sharp.jpg"]

@@ -126,7 +126,7 @@ def test_compare_has_one_active_photo_and_zooms_in_sync(qtbot, make_window, env)
     w.show_compare()
     cmp_ = w.compare
     assert [e.path for e in cmp_.entries] == [photos["sharp0"], photos["sharp1"]] and cmp_.active == 0
-    s = w.model.session
+    s = w.list_model.session
     press(qtbot, w, Qt.Key.Key_P)  # P acts on the active photo only
     assert (s.get(photos["sharp0"]).flag, s.get(photos["sharp1"]).flag) == (PICK, UNFLAGGED)
     press(qtbot, w, Qt.Key.Key_Right)

@@ -24,7 +24,7 @@ def test_gui_reads_ratings_in_and_auto_cull_leaves_them_alone(qtbot, make_window
     (folder / "flat.jpg").write_bytes(jpeg_with_xmp(sidecar("captureone", 5, "")))  # embedded 5 stars
     w = make_window()
     open_and_wait(qtbot, w, folder)
-    s = w.model.session
+    s = w.list_model.session
     assert (s.get(folder / "s0.jpg").flag, s.get(folder / "s0.jpg").stars) == (UNFLAGGED, 1)
     assert s.get(folder / "flat.jpg").stars == 5
     assert s.get(folder / "s1.jpg").stars == 0
@@ -34,7 +34,7 @@ def test_gui_reads_ratings_in_and_auto_cull_leaves_them_alone(qtbot, make_window
     assert s.get(folder / "flat.jpg").flag == UNFLAGGED and s.get(folder / "s0.jpg").stars == 1
     assert {s.get(p).flag for p in changed} <= {PICK, REJECT} and len(changed) == 3
     assert "left 2 of yours alone" in w.log_view.toPlainText()
-    assert w.backend.cache.get_decision(folder / "s0.jpg").label == "Yellow"  # read in, kept
+    assert w.bridge.cache.get_decision(folder / "s0.jpg").label == "Yellow"  # read in, kept
 
     # the dialog's explicit choice: overwrite them too; its preview follows the options
     w.undo()

@@ -30,10 +30,10 @@ def test_cancel_says_how_far_and_resume_scores_only_the_rest(qtbot, make_window,
     w = make_window(scorer)
     assert not w.resume_button.isVisible()
     w.open_folder(tmp_path / "shoot")
-    qtbot.waitUntil(lambda: w.model.session.counts()["scored"] >= 1, timeout=20000)
+    qtbot.waitUntil(lambda: w.list_model.session.counts()["scored"] >= 1, timeout=20000)
     with qtbot.waitSignal(w.folder_loaded, timeout=20000):
         w.cancel_button.click()
-    s = w.model.session
+    s = w.list_model.session
     first = {e.path for e in s.entries if e.score is not None}
     assert 1 <= len(first) < 16
     assert w.cancelled_label.isVisible() and w.resume_button.isVisible()
@@ -47,7 +47,7 @@ def test_cancel_says_how_far_and_resume_scores_only_the_rest(qtbot, make_window,
     with qtbot.waitSignal(w.folder_loaded, timeout=30000):
         w.resume_button.click()
     assert not w.resume_button.isVisible() and not w.cancelled_label.isVisible()
-    assert w.model.session is s and s.counts()["scored"] == 16 and s.get(done).flag == PICK
+    assert w.list_model.session is s and s.counts()["scored"] == 16 and s.get(done).flag == PICK
     assert scorer.scored - before <= 16 - len(first)  # the ones scored before the cancel are not rescored
     assert all(s.get(p).cached for p in first)
     assert s.get(photos["broken"]).failed

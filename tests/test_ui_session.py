@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from photocull.app.core.bursts import BurstInfo
-from photocull.app.core.session import PICK, REJECT, UNFLAGGED, CullSession, Entry
+from photocull.app.core.engine import ScoreResult
+from photocull.app.core.session import PICK, REJECT, UNFLAGGED, Change, CullSession, Entry
 
 
 def _session(scores):
@@ -157,3 +158,32 @@ def test_colour_labels_toggle_undo_survive_auto_cull_and_filter():
     # a label alone does not make the verdict the photographer's: auto-cull still culls it
     s.auto_cull(top_percent=50)
     assert s.left_alone == [c] and e_a.flag == PICK and e_b.flag == REJECT
+
+
+def test_every_change_is_one_event_with_its_paths_and_whether_decisions_changed():
+    s = _session([10, None, 30])
+    a, b, c = (e.path for e in s.entries)
+    events: list[Change] = []
+    s.subscribe(events.append)
+    s.set_flag([a, b], PICK)
+    s.set_flag([a], PICK)  # nothing changes: no event
+    s.toggle_label([c], "Red")
+    assert events == [Change((a, b), True, PICK), Change((c,), True, "label Red")]
+    s.undo()
+    s.redo()
+    assert events[2:] == [Change((c,), True, "undo"), Change((c,), True, "redo")]
+    events.clear()
+
+    s.set_scores([ScoreResult(b, 55.0, "ok"), ScoreResult(Path("/elsewhere.jpg"), 1.0, "ok")])
+    s.set_reasons({a: ("blurry",), Path("/elsewhere.jpg"): ["noisy"]})
+    s.set_taken({c: 12.5})
+    assert events == [Change((b,), False, "scores"), Change((a,), False, "reasons"), Change((c,), False, "dates")]
+    assert (s.get(b).score, s.get(a).reasons, s.get(c).taken) == (55.0, ["blurry"], 12.5)
+    s.auto_cull(threshold=20)
+    assert events[-1].decisions and events[-1].what == "auto-cull" and set(events[-1].paths) == {c}
+
+    s.unsubscribe(events.append)
+    s.unsubscribe(events.append)  # not subscribed any more: no error
+    n = len(events)
+    s.set_flag([a], REJECT)
+    assert len(events) == n

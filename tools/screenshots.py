@@ -70,13 +70,13 @@ def capture(win, folder: Path, out: Path) -> list[Path]:
     win.open_folder(folder)
     wait_until(lambda: done)
     win.set_sort("score")
-    session = win.model.session
+    session = win.list_model.session
     ranked = [e for e in win.visible_entries() if not e.failed]
     win.auto_cull(top_percent=40)
     win.select_path(ranked[0].path)
     win.set_stars(5)
     win.grid.scrollToTop()
-    wait_until(lambda: all(win.model.has_thumbnail(str(e.path)) for e in ranked[:12]), 120)
+    wait_until(lambda: all(win.list_model.has_thumbnail(str(e.path)) for e in ranked[:12]), 120)
     saved = []
 
     def grab(name: str) -> None:

@@ -1,8 +1,9 @@
 """Background jobs over a scanned folder, for a front end that runs them on a thread (the GUI).
 
-A job is ``job(cancel_event)``: a generator whose yielded ``(kind, value)`` messages the
-front end applies; it checks the :class:`threading.Event` between steps and raises
-:class:`Cancelled` when it is set. Nothing here knows about Qt.
+A job is ``job(cancel_event)``: a generator whose yielded messages (the dataclasses below, one
+per kind, so a front end dispatches on the type, not on a string tag) the front end applies;
+it checks the :class:`threading.Event` between steps and raises :class:`Cancelled` when it is
+set. Nothing here knows about Qt.
 
 * :func:`capture_dates`: the EXIF capture time of each photo (from the ``exif`` cache
   table, which the scoring engine's analysis fills, so a photo's EXIF is read once);
@@ -13,6 +14,7 @@ front end applies; it checks the :class:`threading.Event` between steps and rais
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from photocull.app.core import decode
@@ -20,13 +22,88 @@ from photocull.app.core.analysis import analyze_items, burst_groups
 from photocull.app.core.cache import Cache
 from photocull.app.core.scan import PhotoItem
 
-__all__ = ["Cancelled", "capture_dates", "analysis_job", "learn_job"]
+__all__ = ["Cancelled", "capture_dates", "analysis_job", "learn_job", "Scanned", "ModelReady", "Scores",
+           "Dates", "Reasons", "Bursts", "Learned", "LearnRefused", "Report", "FolderChanged"]
 
 EXIF_BATCH = 200  # EXIF summaries read from files, stored per transaction
 
 
 class Cancelled(Exception):
     """Raised inside a job when its cancel flag is set."""
+
+
+# -- the messages jobs yield ---------------------------------------------------
+@dataclass(frozen=True)
+class Scanned:
+    """The folder's photos, once, before any score: session entries (the photographer's decisions
+    applied), RAW+JPEG companions, and the scan's items (the later jobs reuse them, no re-stat)."""
+
+    entries: list  # photocull.app.core.session.Entry
+    companions: dict[Path, list[Path]]
+    items: list[PhotoItem]
+
+
+@dataclass(frozen=True)
+class ModelReady:
+    """The scorer is loaded; scores follow."""
+
+    model_id: str
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A batch of the engine's ``ScoreResult``s."""
+
+    results: list
+
+
+@dataclass(frozen=True)
+class Dates:
+    """EXIF capture times, POSIX seconds per path (:func:`capture_dates`)."""
+
+    taken: dict[Path, float]
+
+
+@dataclass(frozen=True)
+class Reasons:
+    """Defect labels per path ("blurry", ...), a batch of the analysis."""
+
+    labels: dict[Path, list[str]]
+
+
+@dataclass(frozen=True)
+class Bursts:
+    """Burst / near-duplicate group per path, once at the end of the analysis."""
+
+    groups: dict  # Path -> photocull.app.core.bursts.BurstInfo
+
+
+@dataclass(frozen=True)
+class Learned:
+    """A personal model was trained (``report``: a ``learn.LearnReport``)."""
+
+    report: object
+
+
+@dataclass(frozen=True)
+class LearnRefused:
+    """Why nothing was learned (too few picks/rejects ...)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    """A line for the photographer about an export / undo; ``problem``: one photo that failed
+    (the others went on)."""
+
+    text: str
+    problem: bool = False
+
+
+@dataclass(frozen=True)
+class FolderChanged:
+    """Files of the open folder were moved or put back: the folder must be read again."""
 
 
 def capture_dates(items: list[PhotoItem], cache: Cache,
@@ -56,8 +133,8 @@ def capture_dates(items: list[PhotoItem], cache: Cache,
 
 
 def analysis_job(cache: Cache, items: list[PhotoItem], scores: dict[Path, float | None], chunk: int = 16):
-    """Yields ``("reasons", {path: [labels]})`` as the scanned ``items`` are analysed (cached ones
-    first), then ``("bursts", {path: BurstInfo})`` once, grouped with ``scores``."""
+    """Yields :class:`Reasons` as the scanned ``items`` are analysed (cached ones first), then
+    :class:`Bursts` once, grouped with ``scores``."""
     items = list(items)
     scores = dict(scores)
 
@@ -67,19 +144,19 @@ def analysis_job(cache: Cache, items: list[PhotoItem], scores: dict[Path, float 
             analyses.append(a)
             batch[a.path] = a.labels
             if len(batch) >= chunk:
-                yield ("reasons", batch)
+                yield Reasons(batch)
                 batch = {}
             if cancel.is_set():
                 raise Cancelled
         if batch:
-            yield ("reasons", batch)
-        yield ("bursts", burst_groups(analyses, scores))
+            yield Reasons(batch)
+        yield Bursts(burst_groups(analyses, scores))
 
     return job
 
 
 def learn_job(folder: Path, cache: Cache, model_path: str | None):
-    """Yields ``("learned", LearnReport)`` or ``("learn-error", message)``."""
+    """Yields :class:`Learned` or :class:`LearnRefused`."""
 
     def job(cancel: threading.Event):
         from photocull.app.core.learn import NotEnoughDecisions, learn_from_decisions
@@ -87,8 +164,8 @@ def learn_job(folder: Path, cache: Cache, model_path: str | None):
         try:
             report = learn_from_decisions(folder, model_path=model_path or None, cache=cache)
         except NotEnoughDecisions as exc:
-            yield ("learn-error", str(exc))
+            yield LearnRefused(str(exc))
             return
-        yield ("learned", report)
+        yield Learned(report)
 
     return job

@@ -6,8 +6,10 @@ unflag, 0-5 stars) as undoable steps, computes auto-cull proposals and the
 counts shown in the status bar, and answers the filter question
 (:meth:`Entry.matches`) that the Qt proxy model asks for every row.
 
-Nothing here touches Qt, the disk or the model: persistence is the caller's
-job (every mutating method returns the paths whose decision changed).
+Nothing here touches Qt, the disk or the model. Every change is announced to the session's
+listeners (:meth:`CullSession.subscribe`) as one :class:`Change` event: the GUI saves decisions
+and repaints rows from those events, so no call site has to remember to; every mutating
+method also returns the paths it changed.
 
 A decision is the photographer's unless auto-cull made it (``Entry.auto``): auto-cull and
 best-of-burst leave the photographer's flags and stars alone
@@ -19,7 +21,7 @@ method goes through, so preview and result cannot disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +42,7 @@ from photocull.app.core.decisions import (
 from photocull.app.core.paths import as_path
 
 __all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "LABEL_FILTERS", "Entry", "Proposal",
-           "CullSession"]
+           "Change", "CullSession"]
 
 # Decision filters understood by Entry.matches (besides "all").
 DECISION_FILTERS = ("all", PICK, REJECT, UNFLAGGED, "error")
@@ -125,8 +127,24 @@ class Proposal:
         return f"will pick {self.picks}, reject {self.rejects}, leave {len(self.left_alone)} of yours alone"
 
 
+@dataclass(frozen=True)
+class Change:
+    """What one session call changed: the ``paths`` of its entries and which part of them.
+    ``decisions``: flag, stars, label (the photographer's work, to be saved); else only what the
+    engine found (scores, capture dates, reasons, bursts). ``what``: the step ("pick", "undo",
+    "auto-cull", "scores" ...)."""
+
+    paths: tuple[Path, ...]
+    decisions: bool
+    what: str
+
+
+Listener = Callable[[Change], None]
+
+
 class CullSession:
-    """Entries of one folder plus an undo/redo stack of decision changes."""
+    """Entries of one folder plus an undo/redo stack of decision changes; listeners are told
+    of every change (:meth:`subscribe`)."""
 
     def __init__(self, entries: Iterable[Entry] = (), max_undo: int = 1000):
         self.entries: list[Entry] = list(entries)
@@ -135,6 +153,25 @@ class CullSession:
         self._redo: list[_Step] = []
         self._max_undo = max_undo
         self.left_alone: list[Path] = []  # the photographer's decisions the last auto-cull kept
+        self._listeners: list[Listener] = []
+
+    # -- change events ------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(change)`` after every change (in the order they subscribed)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener`` (no error when it was not subscribed)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, paths: Iterable[Path], decisions: bool, what: str) -> list[Path]:
+        paths = list(paths)
+        if paths:
+            change = Change(tuple(paths), decisions, what)
+            for listener in list(self._listeners):
+                listener(change)
+        return paths
 
     # -- lookup -------------------------------------------------------------
     def __len__(self) -> int:
@@ -146,13 +183,50 @@ class CullSession:
     def get(self, path: Path) -> Entry:
         return self._by_path[as_path(path)]
 
-    # -- scores -------------------------------------------------------------
+    # -- what the engine found (scores, dates, reasons, bursts) ----------------
     def set_score(self, path: Path, score: float | None, error: str = "", cached: bool = False) -> Entry:
         entry = self._by_path[as_path(path)]
+        self._score(entry, score, error, cached)
+        self._emit([entry.path], False, "scores")
+        return entry
+
+    def set_scores(self, results: Iterable) -> list[Path]:
+        """The engine's ``ScoreResult``s (``path``, ``score``, ``error``, ``cached``) as one change;
+        results for paths not in the session are ignored. Returns the paths set."""
+        changed = []
+        for r in results:
+            entry = self._by_path.get(as_path(r.path))
+            if entry is not None:
+                self._score(entry, r.score, r.error, r.cached)
+                changed.append(entry.path)
+        return self._emit(changed, False, "scores")
+
+    @staticmethod
+    def _score(entry: Entry, score: float | None, error: str, cached: bool) -> None:
         entry.score = None if score is None else float(score)
         entry.error = error or ""
         entry.cached = cached
-        return entry
+
+    def _set_found(self, what: str, values: Mapping[Path, object], attr: str) -> list[Path]:
+        changed = []
+        for path, value in values.items():
+            entry = self._by_path.get(as_path(path))
+            if entry is not None:
+                setattr(entry, attr, value)
+                changed.append(entry.path)
+        return self._emit(changed, False, what)
+
+    def set_taken(self, taken: Mapping[Path, float]) -> list[Path]:
+        """Capture times (POSIX seconds) of the paths in ``taken``."""
+        return self._set_found("dates", taken, "taken")
+
+    def set_reasons(self, labels: Mapping[Path, Sequence[str]]) -> list[Path]:
+        """Defect labels of :mod:`photocull.app.core.reasons` per path."""
+        return self._set_found("reasons", {p: list(v) for p, v in labels.items()}, "reasons")
+
+    def set_bursts(self, groups: Mapping[Path, BurstInfo]) -> list[Path]:
+        """Burst groups (:mod:`photocull.app.core.bursts`) per path."""
+        return self._set_found("bursts", groups, "burst")
 
     def scored(self) -> dict[Path, float]:
         return {e.path: e.score for e in self.entries if e.score is not None and not e.failed}
@@ -177,7 +251,7 @@ class CullSession:
         self._undo.append(step)
         del self._undo[: -self._max_undo]
         self._redo.clear()
-        return list(step.after)
+        return self._emit(step.after, True, label)
 
     def _state(self, path: Path) -> _State:
         e = self._by_path[path]
@@ -278,7 +352,7 @@ class CullSession:
         step = self._undo.pop()
         self._apply(step.before)
         self._redo.append(step)
-        return list(step.before)
+        return self._emit(step.before, True, "undo")
 
     def redo(self) -> list[Path]:
         if not self._redo:
@@ -286,7 +360,7 @@ class CullSession:
         step = self._redo.pop()
         self._apply(step.after)
         self._undo.append(step)
-        return list(step.after)
+        return self._emit(step.after, True, "redo")
 
     # -- summaries ----------------------------------------------------------
     def counts(self) -> dict[str, int]:

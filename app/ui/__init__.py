@@ -29,7 +29,7 @@ def _screenshot_and_quit(app, win, folder: str, png: str, timeout_s: float) -> i
     result = {"code": 1}
 
     def finish() -> None:  # from the event loop, never inside a window signal's emit
-        c = win.model.session.counts()
+        c = win.list_model.session.counts()
         print(f"photocull gui: {c['scored']} scored, {c['errors']} error(s)", flush=True)
         saved = win.grab().save(png)
         result["code"] = 0 if saved and c["scored"] else 1
@@ -42,7 +42,7 @@ def _screenshot_and_quit(app, win, folder: str, png: str, timeout_s: float) -> i
         app.quit()
 
     # scoring ends with folder_loaded, then (photos there) the analysis runs and ends with analysis_done
-    win.folder_loaded.connect(lambda _gen: None if win.model.session.entries else QTimer.singleShot(0, finish))
+    win.folder_loaded.connect(lambda _gen: None if win.list_model.session.entries else QTimer.singleShot(0, finish))
     win.analysis_done.connect(lambda _gen: QTimer.singleShot(0, finish))
     QTimer.singleShot(int(timeout_s * 1000), timed_out)
     win.open_folder(folder)

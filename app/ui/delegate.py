@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from photocull.app.core.session import PICK, REJECT, Entry
 
-from .models import EntryRole, ThumbErrorRole, ThumbRole
+from .item_models import EntryRole, ThumbErrorRole, ThumbRole
 
 __all__ = ["score_colour", "label_colour", "LABEL_QCOLOURS", "PhotoDelegate"]
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QToolBar,
 )
-from superqt import QLabeledDoubleRangeSlider
 
+from photocull.app.core import jobs
 from photocull.app.core.jobs import analysis_job, learn_job
 from photocull.app.core.session import (
     DECISION_FILTERS,
@@ -32,15 +32,17 @@ from photocull.app.core.session import (
     PICK,
     REJECT,
     UNFLAGGED,
+    Change,
     CullSession,
     Entry,
 )
 
-from .backend import Backend
+from .bridge import EngineBridge
 from .delegate import PhotoDelegate
 from .detail import CompareView, DetailView
 from .dialogs import AutoCullDialog, BestOfBurstDialog, ExportDialog, SettingsDialog
-from .models import PhotoListModel, PhotoProxyModel
+from .item_models import PhotoListModel, PhotoProxyModel
+from .range_slider import RangeSlider
 from .settings import Settings
 from .workers import DetailWorker, GeneratorWorker, ThreadRegistry, ThumbnailLoader
 
@@ -85,17 +87,17 @@ class GridView(QListView):
 
 
 class MainWindow(QMainWindow):
-    """photocull's window. ``backend`` is injectable (tests pass one with a fake scorer)."""
+    """photocull's window. ``bridge`` is injectable (tests pass one with a fake scorer)."""
 
     folder_loaded = Signal(int)  # generation; emitted when scoring of a folder ended (done or cancelled)
     export_done = Signal()
     analysis_done = Signal(int)  # generation; reasons and bursts of the folder are known
     learn_done = Signal(object)  # LearnReport, or the message why nothing was learned
 
-    def __init__(self, settings: Settings | None = None, backend: Backend | None = None):
+    def __init__(self, settings: Settings | None = None, bridge: EngineBridge | None = None):
         super().__init__()
         self.settings = settings or Settings()
-        self.backend = backend or Backend(self.settings)
+        self.bridge = bridge or EngineBridge(self.settings)
         self.setWindowTitle("photocull")
         self.resize(1400, 900)
         self.setAcceptDrops(True)
@@ -118,9 +120,9 @@ class MainWindow(QMainWindow):
         self._progress = {"done": 0, "total": 0, "computed": 0, "t0": 0.0}
 
         # models + grid
-        self.model = PhotoListModel(self)
+        self.list_model = PhotoListModel(self)
         self.proxy = PhotoProxyModel(self)
-        self.proxy.setSourceModel(self.model)
+        self.proxy.setSourceModel(self.list_model)
         self.grid = GridView()
         self.grid.setModel(self.proxy)
         self.delegate = PhotoDelegate(200, self.grid)
@@ -130,10 +132,10 @@ class MainWindow(QMainWindow):
         self.grid.activated.connect(lambda _i: self.show_detail())  # Enter / Return
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_status())
 
-        self.thumbs = ThumbnailLoader(self.backend.load_thumbnail, size=self.backend.thumb_size, parent=self)
-        self.model.thumbnail_requested.connect(self.thumbs.request)
-        self.thumbs.ready.connect(lambda g, p, img, err: self.model.set_thumbnail(p, img, err))
-        self.previews = ThumbnailLoader(self.backend.load_preview, size=1400, threads=2, parent=self)
+        self.thumbs = ThumbnailLoader(self.bridge.load_thumbnail, size=self.bridge.thumb_size, parent=self)
+        self.list_model.thumbnail_requested.connect(self.thumbs.request)
+        self.thumbs.ready.connect(lambda g, p, img, err: self.list_model.set_thumbnail(p, img, err))
+        self.previews = ThumbnailLoader(self.bridge.load_preview, size=1400, threads=2, parent=self)
         self.previews.ready.connect(lambda g, p, img, err: self.compare.set_image(p, img, err))
 
         self.detail = DetailView()
@@ -291,13 +293,9 @@ class MainWindow(QMainWindow):
         self.label_box.activated.connect(self.return_focus)
         tb.addWidget(self.label_box)
         tb.addWidget(QLabel("  Score "))
-        self.range_slider = QLabeledDoubleRangeSlider(Qt.Orientation.Horizontal)
+        self.range_slider = RangeSlider()
         self.range_slider.setRange(0, 100)
-        self.range_slider.setValue((0, 100))
-        self.range_slider.setDecimals(0)
-        self.range_slider.setEdgeLabelMode(QLabeledDoubleRangeSlider.EdgeLabelMode.NoLabel)
-        self.range_slider.setFixedWidth(300)
-        self.range_slider.setContentsMargins(0, 0, 12, 0)
+        self.range_slider.setFixedSize(300, 26)
         self.range_slider.valueChanged.connect(lambda v: self.set_filter(lo=v[0], hi=v[1]))
         self.range_slider.sliderReleased.connect(self.return_focus)
         tb.addWidget(self.range_slider)
@@ -376,13 +374,13 @@ class MainWindow(QMainWindow):
         self.thumbs.reset(gen)
         self.previews.reset(gen)
         self.companions, self._items = {}, []
-        self.model.set_session(CullSession())
+        self._set_session(CullSession())
         self.stack.setCurrentWidget(self.grid)
         self._progress = {"done": 0, "total": 0, "computed": 0, "t0": time.monotonic()}
         self.progress.setRange(0, 0)
         self.progress.setFormat("scanning…")
         self.log(f"opening {self.folder}")
-        self._start_scoring(gen, self.backend.folder_job(self.folder))
+        self._start_scoring(gen, self.bridge.folder_job(self.folder))
         return gen
 
     def _start_scoring(self, gen: int, job) -> None:
@@ -412,7 +410,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(0)
         self.progress.setFormat("loading model…")
         self.log(f"resuming: scoring the rest of {self.folder}")
-        self._start_scoring(self.generation, self.backend.score_job(self._items))
+        self._start_scoring(self.generation, self.bridge.score_job(self._items))
 
     def cancel_scoring(self) -> None:
         if self._analysis_worker is not None:
@@ -421,16 +419,37 @@ class MainWindow(QMainWindow):
         if self._score_worker is not None:
             self._score_worker.cancel()
 
-    def _on_folder_item(self, gen: int, msg: tuple) -> None:
+    def _set_session(self, session: CullSession) -> None:
+        """Show ``session``; from now on its change events save decisions and refresh the views."""
+        self.list_model.session.unsubscribe(self._on_session_changed)
+        self.list_model.set_session(session)  # the item model follows the events itself
+        session.subscribe(self._on_session_changed)
+
+    def _on_session_changed(self, change: Change) -> None:
+        """Every session change: the photographer's decisions are saved at once; the views showing
+        the changed photos are brought up to date."""
+        session = self.list_model.session
+        if change.decisions:
+            self.bridge.save_decisions([session.get(p) for p in change.paths])
+        page = self.stack.currentWidget()
+        if page is self.detail and self.detail.entry is not None and self.detail.entry.path in change.paths:
+            self.detail.update_entry()
+        elif page is self.compare:
+            for p in change.paths:
+                self.compare.update_entry(session.get(p))
+        if change.decisions:
+            self._update_status()
+        else:  # scores arrive in many small batches: one count after them
+            self._status_timer.start()
+
+    def _on_folder_item(self, gen: int, msg: object) -> None:
         if gen != self.generation:
             self.stale_dropped += 1
             return
-        kind = msg[0]
-        if kind == "items":
-            _, entries, companions, self._items = msg
-            self.companions = companions
+        if isinstance(msg, jobs.Scanned):
+            entries, self.companions, self._items = msg.entries, msg.companions, msg.items
             self._scan_failed = {e.path for e in entries if e.failed}
-            self.model.set_session(CullSession(entries))
+            self._set_session(CullSession(entries))
             self._progress["total"] = sum(1 for e in entries if not e.failed)
             self.progress.setRange(0, max(1, self._progress["total"]))
             self.progress.setValue(0)
@@ -438,36 +457,24 @@ class MainWindow(QMainWindow):
             if self.grid.model().rowCount():
                 self.grid.setCurrentIndex(self.proxy.index(0, 0))
             self.log(f"{len(entries)} photo(s) found")
-        elif kind == "model":
-            self.log(f"scoring with model {msg[1]}")
+        elif isinstance(msg, jobs.ModelReady):
+            self.log(f"scoring with model {msg.model_id}")
             self._progress["t0"] = time.monotonic()
             self.progress.setFormat("%v / %m")
-        elif kind == "scores":
-            session = self.model.session
-            changed = []
-            for r in msg[1]:
-                if r.path not in session:
-                    continue
-                session.set_score(r.path, r.score, r.error, r.cached)
-                changed.append(r.path)
-                if r.path not in self._scan_failed:  # not part of the progress total
+        elif isinstance(msg, jobs.Scores):
+            session = self.list_model.session
+            for r in msg.results:
+                if r.path in session and r.path not in self._scan_failed:  # not part of the progress total
                     self._progress["done"] += 1
                     self._progress["computed"] += not r.cached
-            self.model.refresh(changed)
+            session.set_scores(msg.results)
             p = self._progress
             self.progress.setValue(min(p["done"], self.progress.maximum()))
             elapsed = time.monotonic() - p["t0"]
             if p["computed"] and elapsed > 0:
                 self.rate_label.setText(f"{p['computed'] / elapsed:.1f} img/s")
-            if self.stack.currentWidget() is self.detail:
-                self.detail.update_entry()
-            self._status_timer.start()
-        elif kind == "dates":
-            session = self.model.session
-            changed = [path for path in msg[1] if path in session]
-            for path in changed:
-                session.get(path).taken = msg[1][path]
-            self.model.refresh(changed)
+        elif isinstance(msg, jobs.Dates):
+            self.list_model.session.set_taken(msg.taken)
 
     def _on_folder_finished(self, gen: int, cancelled: bool) -> None:
         if gen != self.generation:
@@ -475,7 +482,7 @@ class MainWindow(QMainWindow):
         self._score_worker = None
         self.progress.hide()
         self.cancel_button.hide()
-        c = self.model.session.counts()
+        c = self.list_model.session.counts()
         if cancelled:
             text = f"cancelled: {c['scored']} of {self._progress['total'] or c['total']} scored"
             self.log(f"scoring {text}")
@@ -491,34 +498,27 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ reasons + bursts
     def _start_analysis(self, gen: int) -> None:
-        entries = list(self.model.session.entries)
+        entries = list(self.list_model.session.entries)
         if not entries:
             return
-        w = GeneratorWorker(gen, analysis_job(self.backend.cache, self._items, {e.path: e.score for e in entries}))
+        w = GeneratorWorker(gen, analysis_job(self.bridge.cache, self._items, {e.path: e.score for e in entries}))
         w.item.connect(self._on_analysis_item)
         w.failed.connect(self._on_worker_failed)
         w.finished.connect(self._on_analysis_finished)
         self._analysis_worker = w
         self.registry.start(w, f"photocull-analysis-{gen}")
 
-    def _on_analysis_item(self, gen: int, msg: tuple) -> None:
+    def _on_analysis_item(self, gen: int, msg: object) -> None:
         if gen != self.generation:
             self.stale_dropped += 1
             return
-        kind, values = msg
-        session = self.model.session
-        changed = [p for p in values if p in session]
-        for p in changed:
-            if kind == "reasons":
-                session.get(p).reasons = list(values[p])
-            else:
-                session.get(p).burst = values[p]
-        self.model.refresh(changed)
-        if kind == "bursts":
-            n = len({b.group for b in values.values() if b.is_burst})
+        session = self.list_model.session
+        if isinstance(msg, jobs.Reasons):
+            session.set_reasons(msg.labels)
+        elif isinstance(msg, jobs.Bursts):
+            session.set_bursts(msg.groups)
+            n = len({b.group for b in msg.groups.values() if b.is_burst})
             self.log(f"{n} burst(s) of similar shots found")
-        if self.stack.currentWidget() is self.detail:
-            self.detail.update_entry()
 
     def _on_analysis_finished(self, gen: int, cancelled: bool) -> None:
         if gen != self.generation:
@@ -530,7 +530,7 @@ class MainWindow(QMainWindow):
     def auto_cull_best_of_burst(self, threshold: float | None = None, overwrite: bool = False,
                                 stars: bool = False) -> list[Path]:
         """Pick the best shot of each burst, reject the others (singles below ``threshold`` too)."""
-        proposal = self.model.session.preview_best_of_burst(threshold, overwrite, stars)
+        proposal = self.list_model.session.preview_best_of_burst(threshold, overwrite, stars)
         return self._apply_proposal(proposal, "auto-cull (best of each burst)")
 
     # ------------------------------------------------------------------ learn from picks
@@ -538,7 +538,7 @@ class MainWindow(QMainWindow):
         """Fine-tune a personal model on this folder's picks/rejects (worker); report in a box."""
         if self.folder is None or self._learn_worker is not None:
             return
-        w = GeneratorWorker(self.generation, learn_job(self.folder, self.backend.cache, self.settings.checkpoint))
+        w = GeneratorWorker(self.generation, learn_job(self.folder, self.bridge.cache, self.settings.checkpoint))
         w.item.connect(self._on_learn_item)
         w.failed.connect(self._on_worker_failed)
         w.finished.connect(lambda *_: setattr(self, "_learn_worker", None))
@@ -546,24 +546,25 @@ class MainWindow(QMainWindow):
         self.log("learning from your picks…")
         self.registry.start(w, "photocull-learn")
 
-    def _on_learn_item(self, gen: int, msg: tuple) -> None:
-        kind, value = msg
+    def _on_learn_item(self, gen: int, msg: jobs.Learned | jobs.LearnRefused) -> None:
         box = QMessageBox(self)
         box.setWindowTitle("Learn from my picks")
-        if kind == "learn-error":
+        if isinstance(msg, jobs.LearnRefused):
             box.setIcon(QMessageBox.Icon.Information)
-            box.setText(value)
+            box.setText(msg.message)
             box.setStandardButtons(QMessageBox.StandardButton.Ok)
-            self.log(value, logging.WARNING)
+            self.log(msg.message, logging.WARNING)
+            result = msg.message
         else:
-            box.setText(value.summary() + "\n\nScore with this personal model from now on?")
+            result = msg.report
+            box.setText(result.summary() + "\n\nScore with this personal model from now on?")
             box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
             box.button(QMessageBox.StandardButton.Yes).clicked.connect(
-                lambda _=False, d=value.model_dir: self.use_model(d))
-            self.log(value.summary())
+                lambda _=False, d=result.model_dir: self.use_model(d))
+            self.log(result.summary())
         self.learn_box = box
         box.open()
-        self.learn_done.emit(value)
+        self.learn_done.emit(result)
 
     def use_model(self, model_dir: str) -> None:
         """Score with ``model_dir`` from now on (the model setting) and rescore the open folder."""
@@ -577,7 +578,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ sort / filter
     def set_sort(self, key: str) -> None:
-        self.model.set_sort(key)
+        self.list_model.set_sort(key)
         self.settings.sort = key
         i = self.sort_box.findData(key)
         if i != self.sort_box.currentIndex():
@@ -606,7 +607,7 @@ class MainWindow(QMainWindow):
         if self.stack.currentWidget() is self.detail and self.detail.entry is not None:
             return [self.detail.entry]
         if self.stack.currentWidget() is self.compare and self.compare.active_entry is not None:
-            return [self.model.session.get(self.compare.active_entry.path)]
+            return [self.list_model.session.get(self.compare.active_entry.path)]
         rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
         if rows:
             return [self.proxy.entry_at(r) for r in rows]
@@ -637,20 +638,16 @@ class MainWindow(QMainWindow):
                 return p
         return None
 
-    def _apply(self, changed: list[Path], entries: list[Entry]) -> None:
-        session = self.model.session
-        if changed:
-            self.backend.save_decisions([session.get(p) for p in changed])
+    def _move_on(self, entries: list[Entry]) -> None:
+        """Where to go after deciding ``entries`` (the session's change event already saved the
+        decision and refreshed the views): auto-advance, or away from a photo the filter hides."""
         advance = self.act_auto_advance.isChecked() and len(entries) == 1
         # auto-advance goes forward only: on the last photo it stays there, as in Lightroom
         target = self._next_path_after(entries, backwards=False) if advance else None
         keep_current = entries[0].path if len(entries) == 1 and not advance else None
-        self.model.refresh(changed)
         if self.stack.currentWidget() is self.detail:
             if target is not None:
-                self.show_detail_for(session.get(target))
-            else:
-                self.detail.update_entry()
+                self.show_detail_for(self.list_model.session.get(target))
         elif target is not None:
             self.select_path(target)
         elif keep_current is not None and self.proxy.proxy_row_of(keep_current) < 0:
@@ -658,48 +655,37 @@ class MainWindow(QMainWindow):
             nxt = self._next_path_after(entries)
             if nxt is not None:
                 self.select_path(nxt)
-        if self.stack.currentWidget() is self.compare:
-            for e in entries:
-                self.compare.update_entry(e)
-        self._update_status()
 
     def set_flag(self, flag: str) -> None:
         entries = self.selected_entries()
         if entries:
-            self._apply(self.model.session.set_flag([e.path for e in entries], flag), entries)
+            self.list_model.session.set_flag([e.path for e in entries], flag)
+            self._move_on(entries)
 
     def set_stars(self, n: int) -> None:
         entries = self.selected_entries()
         if entries:
-            self._apply(self.model.session.set_stars([e.path for e in entries], n), entries)
+            self.list_model.session.set_stars([e.path for e in entries], n)
+            self._move_on(entries)
 
     def toggle_label(self, colour: str) -> None:
         """Keys 6-9: the colour label of the photos a decision applies to, or cleared if they have it."""
         entries = self.selected_entries()
         if entries:
-            self._apply(self.model.session.toggle_label([e.path for e in entries], colour), entries)
+            self.list_model.session.toggle_label([e.path for e in entries], colour)
+            self._move_on(entries)
 
     def undo(self) -> None:
-        self._after_history(self.model.session.undo(), "undo")
+        self._after_history(self.list_model.session.undo(), "undo")
 
     def redo(self) -> None:
-        self._after_history(self.model.session.redo(), "redo")
+        self._after_history(self.list_model.session.redo(), "redo")
 
     def _after_history(self, changed: list[Path], what: str) -> None:
         if not changed:
             self.statusBar().showMessage(f"nothing to {what}", 3000)
-            return
-        session = self.model.session
-        self.backend.save_decisions([session.get(p) for p in changed])
-        self.model.refresh(changed)
-        if self.stack.currentWidget() is self.detail:
-            self.detail.update_entry()
-        elif self.stack.currentWidget() is self.compare:
-            for p in changed:
-                self.compare.update_entry(session.get(p))
-        elif len(changed) == 1:
+        elif self.stack.currentWidget() is self.grid and len(changed) == 1:
             self.select_path(changed[0])
-        self._update_status()
 
     def toggle_full_screen(self, *_args) -> None:
         """F: full screen on / off."""
@@ -727,13 +713,13 @@ class MainWindow(QMainWindow):
 
     def choose_auto_cull(self) -> None:
         """The Auto-cull dialog (non-modal: :attr:`cull_dialog`), its preview live; OK applies it."""
-        session = self.model.session
+        session = self.list_model.session
         self._open_cull_dialog(AutoCullDialog(session.counts()["scored"], session.preview_auto_cull, self),
                                self.auto_cull)
 
     def choose_best_of_burst(self) -> None:
         """The best-of-burst dialog (:attr:`cull_dialog`), its preview live; OK applies it."""
-        self._open_cull_dialog(BestOfBurstDialog(self.model.session.preview_best_of_burst, self),
+        self._open_cull_dialog(BestOfBurstDialog(self.list_model.session.preview_best_of_burst, self),
                                self.auto_cull_best_of_burst)
 
     def _open_cull_dialog(self, dlg, apply) -> None:
@@ -747,21 +733,16 @@ class MainWindow(QMainWindow):
         """Auto-cull (:meth:`CullSession.auto_cull`); ``overwrite``: the photographer's decisions too;
         ``stars``: picks get the stars of their score."""
         how = f"top {top_percent:g}%" if top_percent is not None else f"score ≥ {threshold:g}"
-        proposal = self.model.session.preview_auto_cull(top_percent, threshold, overwrite, stars)
+        proposal = self.list_model.session.preview_auto_cull(top_percent, threshold, overwrite, stars)
         return self._apply_proposal(proposal, f"auto-cull ({how})")
 
     def _apply_proposal(self, proposal, what: str) -> list[Path]:
-        session = self.model.session
-        changed = session.apply_proposal(proposal)
-        if changed:
-            self.backend.save_decisions([session.get(p) for p in changed])
-            self.model.refresh(changed)
+        changed = self.list_model.session.apply_proposal(proposal)
         self.log(f"{what}: {len(changed)} decision(s) changed{self._left_alone()} — Ctrl+Z undoes it")
-        self._update_status()
         return changed
 
     def _left_alone(self) -> str:
-        n = len(self.model.session.left_alone)
+        n = len(self.list_model.session.left_alone)
         return f", left {n} of yours alone" if n else ""
 
     # ------------------------------------------------------------------ views
@@ -782,7 +763,7 @@ class MainWindow(QMainWindow):
 
     def _ensure_detail_worker(self) -> DetailWorker:
         if self._detail_worker is None:
-            b = self.backend
+            b = self.bridge
             w = DetailWorker(b.load_detail, b.read_exif, b.heatmap, b.load_full)
             w.image_ready.connect(self._on_detail_image)
             w.full_ready.connect(self._on_detail_full)
@@ -867,13 +848,13 @@ class MainWindow(QMainWindow):
         """Export the current decisions through the engine, on a worker; ``export_done`` when finished."""
         if self.folder is None:
             return
-        job = self.backend.export_job(self.folder, list(self.model.session.entries), self.companions,
+        job = self.bridge.export_job(self.folder, list(self.list_model.session.entries), self.companions,
                                       lists_dir, xmp_naming, organize)
         self._run_task(job, "export")
 
     def undo_move(self) -> None:
         if self.folder is not None:
-            self._run_task(self.backend.undo_move_job(self.folder), "undo-move")
+            self._run_task(self.bridge.undo_move_job(self.folder), "undo-move")
 
     def _run_task(self, job, name: str) -> None:
         if self._task_worker is not None:
@@ -887,15 +868,14 @@ class MainWindow(QMainWindow):
         self._reload_after_task = False
         self.registry.start(w, f"photocull-{name}")
 
-    def _on_task_item(self, gen: int, msg: tuple) -> None:
-        kind, value = msg
-        if kind == "log":
-            self.log(value)
-            self.statusBar().showMessage(value, 6000)
-        elif kind == "error":
-            self.log(value, logging.WARNING)
-        elif kind == "reload":
-            self._reload_after_task = bool(value)
+    def _on_task_item(self, gen: int, msg: jobs.Report | jobs.FolderChanged) -> None:
+        if isinstance(msg, jobs.FolderChanged):
+            self._reload_after_task = True
+        elif msg.problem:
+            self.log(msg.text, logging.WARNING)
+        else:
+            self.log(msg.text)
+            self.statusBar().showMessage(msg.text, 6000)
 
     def _on_task_finished(self, gen: int, cancelled: bool) -> None:
         self._task_worker = None
@@ -908,7 +888,7 @@ class MainWindow(QMainWindow):
         SettingsDialog(self.settings, self).exec()
 
     def _update_status(self) -> None:
-        c = self.model.session.counts()
+        c = self.list_model.session.counts()
         shown = self.proxy.rowCount()
         sel = len(self.grid.selectionModel().selectedIndexes())
         parts = [f"{c['picked']} picked", f"{c['rejected']} rejected", f"{c['left']} left"]
@@ -932,7 +912,7 @@ class MainWindow(QMainWindow):
         self._task_worker = None
         for name in ("app", "model"):
             logging.getLogger(name).removeHandler(self._log_bridge)
-        self.backend.close()
+        self.bridge.close()
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -9,7 +9,7 @@ import time
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from .backend import Backend
+from .bridge import EngineBridge
 from .mainwindow import MainWindow
 from .settings import Settings
 
@@ -25,7 +25,7 @@ def open_folder_timings(folder, cache, screen: int = 24, wait_scores: bool = Tru
     done: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(QSettings(os.path.join(tmp, "settings.ini"), QSettings.Format.IniFormat))
-        win = MainWindow(settings, Backend(settings, cache_path=cache))
+        win = MainWindow(settings, EngineBridge(settings, cache_path=cache))
         win.resize(1400, 900)
         win.show()
         win.folder_loaded.connect(lambda gen: done.append(gen))
@@ -46,13 +46,13 @@ def open_folder_timings(folder, cache, screen: int = 24, wait_scores: bool = Tru
         def first_screen() -> list:  # only the first tiles: polling every row would slow the app down
             return [proxy.entry_at(r) for r in range(min(screen, proxy.rowCount()))]
 
-        out = {"first_thumbnail_s": wait(lambda: any(win.model.has_thumbnail(str(e.path)) for e in first_screen()))}
+        out = {"first_thumbnail_s": wait(lambda: any(win.list_model.has_thumbnail(str(e.path)) for e in first_screen()))}
         if wait_scores:
             bar = win.progress  # its value counts the photos scored, up to the folder's total
             out["all_scores_s"] = wait(lambda: bool(done) or 0 < bar.maximum() <= bar.value())
             out["folder_done_s"] = wait(lambda: bool(done))  # then capture dates, read in the background
-            out["scored"] = sum(e.score is not None for e in win.model.session.entries)
-        out["photos"] = len(win.model.session.entries)
+            out["scored"] = sum(e.score is not None for e in win.list_model.session.entries)
+        out["photos"] = len(win.list_model.session.entries)
         win.close()
         win.deleteLater()
         app.processEvents()

@@ -1,4 +1,5 @@
-"""Qt item models over a :class:`photocull.app.core.session.CullSession`."""
+"""Qt item models over a :class:`photocull.app.core.session.CullSession`: the grid's rows (the Qt sense
+of "model"; the quality model is :mod:`photocull.model`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QImage, QPixmap
 
 from photocull.app.core.paths import as_path
-from photocull.app.core.session import CullSession, Entry
+from photocull.app.core.session import Change, CullSession, Entry
 
 __all__ = ["EntryRole", "ThumbRole", "ThumbErrorRole", "PhotoListModel", "PhotoProxyModel", "SORT_KEYS", "sort_key"]
 
@@ -58,6 +59,7 @@ class PhotoListModel(QAbstractListModel):
     def __init__(self, parent=None, cache_limit: int = 3000):
         super().__init__(parent)
         self.session = CullSession()
+        self.session.subscribe(self._on_change)
         self.sort_key = "name"
         self.descending = False
         self._keys: list[tuple] = []  # sort key per session entry
@@ -69,8 +71,11 @@ class PhotoListModel(QAbstractListModel):
 
     # -- content ------------------------------------------------------------
     def set_session(self, session: CullSession) -> None:
+        """Show ``session``'s entries; its change events refresh the rows from now on."""
         self.beginResetModel()
+        self.session.unsubscribe(self._on_change)
         self.session = session
+        session.subscribe(self._on_change)
         self._keys = [sort_key(self.sort_key, e) for e in session.entries]
         self._set_order(self._sorted())
         self._thumbs.clear()
@@ -116,6 +121,9 @@ class PhotoListModel(QAbstractListModel):
             self.changePersistentIndexList(persistent, [self.index(row_of_entry[old[p.row()]]) for p in persistent])
         self.layoutChanged.emit()
         return True
+
+    def _on_change(self, change: Change) -> None:
+        self.refresh(change.paths)
 
     def refresh(self, paths) -> None:
         """The entries of ``paths`` changed: re-sort if their place changed (one ``layoutChanged``,

@@ -11,8 +11,9 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QItemSelectionModel, QPersistentModelIndex  # noqa: E402
 
 from photocull.app.core.bursts import BurstInfo  # noqa: E402
+from photocull.app.core.engine import ScoreResult  # noqa: E402
 from photocull.app.core.session import CullSession, Entry  # noqa: E402
-from photocull.app.ui.models import EntryRole, PhotoListModel, PhotoProxyModel  # noqa: E402
+from photocull.app.ui.item_models import EntryRole, PhotoListModel, PhotoProxyModel  # noqa: E402
 
 
 def session(scores) -> CullSession:
@@ -31,6 +32,11 @@ def models(qapp):
 
 def names(model) -> list[str]:
     return [model.index(r, 0).data(EntryRole).name for r in range(model.rowCount())]
+
+
+def scored(scores: dict) -> list[ScoreResult]:
+    """ScoreResults for ``{photo number: score}`` (what one batch of the scoring worker carries)."""
+    return [ScoreResult(Path(f"/photos/p{i:02d}.jpg"), s, "ok") for i, s in scores.items()]
 
 
 def spy(signal) -> list:
@@ -78,9 +84,7 @@ def test_a_score_that_moves_a_row_reorders_once_and_keeps_the_selection(models):
     kept = QPersistentModelIndex(model.index(model.row_of(Path("/photos/p01.jpg"))))
     layouts, changes = spy(model.layoutChanged), spy(model.dataChanged)
 
-    for i, score in ((1, 30.0), (4, 80.0), (2, 55.0)):
-        model.session.set_score(Path(f"/photos/p{i:02d}.jpg"), score)
-    model.refresh([Path("/photos/p01.jpg"), "/photos/p04.jpg", Path("/photos/p02.jpg")])
+    model.session.set_scores(scored({1: 30.0, 4: 80.0, 2: 55.0}))  # one change event: the model follows it
 
     assert names(model)[:3] == ["p04.jpg", "p02.jpg", "p01.jpg"]
     assert len(layouts) == 1 and not changes  # one layout change; rows are read again after it
@@ -93,9 +97,8 @@ def test_a_change_that_keeps_the_order_repaints_only_its_rows(models):
     model, _ = models
     model.set_session(session([None] * 100))  # sorted by name: scores do not move rows
     layouts, changes = spy(model.layoutChanged), spy(model.dataChanged)
-    for i in (3, 4, 5, 9):
-        model.session.set_score(Path(f"/photos/p{i:02d}.jpg"), 50.0)
-    model.refresh([Path(f"/photos/p{i:02d}.jpg") for i in (9, 3, 5, 4)] + [Path("/elsewhere.jpg")])
+    model.session.set_scores(scored({i: 50.0 for i in (9, 3, 5, 4)})
+                             + [ScoreResult(Path("/elsewhere.jpg"), 50.0, "ok")])
     assert not layouts
     assert [(a.row(), b.row()) for a, b, *_ in changes] == [(3, 5), (9, 9)]  # one signal per run of rows
 
@@ -113,10 +116,7 @@ def test_filtering_follows_scores_and_keeps_the_sorted_order(models):
     proxy.set_filter(50.0, 100.0)
     assert len(names(proxy)) == 40  # photos not scored yet stay in view under a score filter
     for batch in range(4):  # scores arrive in batches, as from the scoring worker
-        paths = [Path(f"/photos/p{i:02d}.jpg") for i in range(batch * 10, batch * 10 + 10)]
-        for p in paths:
-            model.session.set_score(p, rng.uniform(0, 100))
-        model.refresh(paths)
+        model.session.set_scores(scored({i: rng.uniform(0, 100) for i in range(batch * 10, batch * 10 + 10)}))
         shown = [proxy.entry_at(r) for r in range(proxy.rowCount())]
         good = sorted((e for e in model.session.entries if e.score is not None and e.score >= 50.0),
                       key=lambda e: -e.score)

@@ -1,4 +1,4 @@
-"""The GUI's heatmap request (photocull.app.ui.backend.Backend.heatmap) through photocull.model.explain.heatmap,
+"""The GUI's heatmap request (photocull.app.ui.bridge.EngineBridge.heatmap) through photocull.model.explain.heatmap,
 without a test explainer: an ONNX-only model folder (no torch weights) gets occlusion maps."""
 import os
 
@@ -9,7 +9,7 @@ import torch  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
-from photocull.app.ui.backend import Backend  # noqa: E402
+from photocull.app.ui.bridge import EngineBridge  # noqa: E402
 from photocull.app.ui.settings import Settings  # noqa: E402
 from photocull.model import create_model  # noqa: E402
 from photocull.model.onnx_backend import OnnxScorer, export_onnx  # noqa: E402
@@ -23,10 +23,10 @@ def test_onnx_only_model_explains_with_occlusion(tmp_path, monkeypatch):
     export_onnx(m, tmp_path / "model" / "model.onnx")
     settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     settings.backend, settings.device, settings.checkpoint = "onnx", "cpu", str(tmp_path / "model")
-    backend = Backend(settings, cache_path=tmp_path / "c.sqlite3")
+    bridge = EngineBridge(settings, cache_path=tmp_path / "c.sqlite3")
     rng = np.random.default_rng(0)
     img = Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).filter(ImageFilter.SMOOTH)
-    layer = backend.heatmap(img)
-    assert isinstance(backend.scorer(), OnnxScorer)
+    layer = bridge.heatmap(img)
+    assert isinstance(bridge.scorer(), OnnxScorer)
     assert layer.mode == "RGBA" and layer.size == (80, 60)
-    backend.close()
+    bridge.close()

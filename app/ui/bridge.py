@@ -1,4 +1,7 @@
-"""The GUI's single door to ``photocull.app.core`` and ``model``.
+"""The GUI's single door to ``photocull.app.core`` and ``model``: :class:`EngineBridge`.
+
+(Named a bridge so it is not mistaken for an inference backend, torch or ONNX, which the
+settings choose and :func:`photocull.model.load_scorer` loads.)
 
 Everything here is called from worker threads except where noted; nothing here
 creates a QPixmap or touches a widget. The scorer and the Grad-CAM model are
@@ -29,7 +32,7 @@ from photocull.app.core.session import Entry
 from .settings import Settings
 from .workers import Cancelled, pil_to_qimage
 
-__all__ = ["Backend", "heat_layer"]
+__all__ = ["EngineBridge", "heat_layer"]
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,10 @@ def heat_layer(cam: np.ndarray) -> Image.Image:
     return Image.fromarray(np.dstack([jet(cam), alpha]), "RGBA")
 
 
-class Backend:
+class EngineBridge:
+    """The engine seen from the GUI: the cache, the lazily loaded scorer and explainer, the
+    folder/scoring/export jobs the window runs on worker threads, and image loading."""
+
     def __init__(self, settings: Settings, scorer_factory: Callable[[], object] | None = None,
                  explainer_factory: Callable[[], Callable[[Image.Image], np.ndarray]] | None = None,
                  cache_path: str | Path | None = None, batch_size: int = 16, decode_workers: int | None = None):
@@ -126,11 +132,10 @@ class Backend:
     def folder_job(self, folder: str | Path) -> Callable[[threading.Event], Iterator[tuple]]:
         """A job for :class:`~photocull.app.ui.workers.GeneratorWorker` that yields, in order:
 
-        ``("items", entries, companions, items)`` once (with the photographer's decisions applied:
+        :class:`~photocull.app.core.jobs.Scanned` once (with the photographer's decisions applied:
         stored ones, and for photos seen for the first time the ratings/labels of their XMP, read in;
-        ``items``: the scan's PhotoItems, for the jobs that follow: no photo is stat'ed again),
-        ``("model", model_id)``, ``("scores", [ScoreResult...])`` batches, and
-        ``("dates", {path: taken})`` (EXIF capture times) at the end.
+        its ``items`` are for the jobs that follow: no photo is stat'ed again), then what
+        :meth:`score_job` yields.
         """
         folder = Path(folder)
 
@@ -145,7 +150,7 @@ class Backend:
                 d = stored.get(it.path, Decision())
                 entries.append(Entry(it.path, error=it.error, flag=d.flag, stars=d.stars, label=d.label,
                                      taken=it.mtime_ns / 1e9 if it.mtime_ns else None))
-            yield ("items", entries, {it.path: list(it.companions) for it in items if it.companions}, items)
+            yield jobs.Scanned(entries, {it.path: list(it.companions) for it in items if it.companions}, items)
             if cancel.is_set():
                 raise Cancelled
             yield from self.score_job(items)(cancel)
@@ -154,12 +159,13 @@ class Backend:
 
     def score_job(self, items: list[PhotoItem]) -> Callable[[threading.Event], Iterator[tuple]]:
         """The scoring part of :meth:`folder_job` on ``items`` alone (what a resumed scoring runs):
-        ``("model", model_id)``, ``("scores", [ScoreResult...])`` batches, ``("dates", {path: taken})``."""
+        :class:`~photocull.app.core.jobs.ModelReady`, :class:`~photocull.app.core.jobs.Scores`
+        batches, then :class:`~photocull.app.core.jobs.Dates` (EXIF capture times)."""
 
         def job(cancel: threading.Event):
             cache = self.cache
             scorer = self.scorer()
-            yield ("model", scorer.model_id)
+            yield jobs.ModelReady(scorer.model_id)
             batch, last = [], time.monotonic()
             # thumbnails and the reasons/bursts analysis come from the decode scoring does anyway
             # (no second decode per photo when the analysis job runs next)
@@ -168,11 +174,11 @@ class Backend:
                                         analyze=True):
                 batch.append(r)
                 if time.monotonic() - last >= _FLUSH_S:
-                    yield ("scores", batch)
+                    yield jobs.Scores(batch)
                     batch, last = [], time.monotonic()
             if batch:
-                yield ("scores", batch)
-            yield ("dates", jobs.capture_dates(items, cache, cancel))
+                yield jobs.Scores(batch)
+            yield jobs.Dates(jobs.capture_dates(items, cache, cancel))
 
         return job
 
@@ -215,41 +221,46 @@ class Backend:
     # -- export (worker job) -------------------------------------------------
     def export_job(self, folder: Path, entries: list[Entry], companions: dict[Path, list[Path]],
                    lists_dir: str | None, xmp_naming: str | None, organize: str | None):
-        """Job yielding human-readable report lines (:mod:`photocull.app.core.organise`: the
-        CLI's code path; one photo that fails is reported and the others go on)."""
+        """Job yielding :class:`~photocull.app.core.jobs.Report` lines (:mod:`photocull.app.core.organise`:
+        the CLI's code path; one photo that fails is reported and the others go on), and
+        :class:`~photocull.app.core.jobs.FolderChanged` after a move."""
         results = organise.results_from_entries(entries)
 
         def job(cancel: threading.Event):
             if lists_dir:
                 written = export.write_lists(results, lists_dir)
-                yield ("log", "lists written: " + ", ".join(str(p) for p in written.values()))
+                yield jobs.Report("lists written: " + ", ".join(str(p) for p in written.values()))
             if xmp_naming:
                 rep = organise.write_sidecars(results, xmp_naming, companions, cancel)
                 for err in rep.errors:
-                    yield ("error", err.describe(folder))
+                    yield jobs.Report(err.describe(folder), problem=True)
                 if rep.cancelled:
                     raise Cancelled
-                yield ("log", f"{rep.written} XMP sidecar(s) written ({xmp_naming} naming)")
+                yield jobs.Report(f"{rep.written} XMP sidecar(s) written ({xmp_naming} naming)")
             if organize:
                 rep = organise.organise(folder, results, companions, organize, self.cache)
                 for err in rep.errors:
-                    yield ("error", err.describe(folder))
+                    yield jobs.Report(err.describe(folder), problem=True)
                 batch = rep.batch
-                yield ("log", f"{len(batch.done)} file(s) {journal.DONE[organize]} into Keep/ and Reject/"
-                              + (f" (journal {batch.journal.name})" if batch.journal else ""))
-                yield ("reload", organize == "move" and bool(batch.done))
+                yield jobs.Report(f"{len(batch.done)} file(s) {journal.DONE[organize]} into Keep/ and Reject/"
+                                  + (f" (journal {batch.journal.name})" if batch.journal else ""))
+                if organize == "move" and batch.done:
+                    yield jobs.FolderChanged()
 
         return job
 
     def undo_move_job(self, folder: Path):
+        """Job putting the last Keep/Reject batch back: :class:`~photocull.app.core.jobs.Report`
+        lines, then :class:`~photocull.app.core.jobs.FolderChanged`."""
+
         def job(cancel: threading.Event):
             rep = organise.undo(folder, self.cache)
             if rep.journal is None:
-                yield ("log", "nothing to undo: no Keep/Reject batch in this folder")
+                yield jobs.Report("nothing to undo: no Keep/Reject batch in this folder")
                 return
             for p in rep.problems:
-                yield ("error", p)
-            yield ("log", f"undone: {len(rep.restored)} file(s) put back, {len(rep.removed)} copy(ies) removed")
-            yield ("reload", True)
+                yield jobs.Report(p, problem=True)
+            yield jobs.Report(f"undone: {len(rep.restored)} file(s) put back, {len(rep.removed)} copy(ies) removed")
+            yield jobs.FolderChanged()
 
         return job
