@@ -7,10 +7,10 @@ use, so the ONNX path (``load_scorer(backend="onnx")``, ``photocull.model.onnx_b
 import importlib
 
 from .errors import ModelLoadError
-from .scoring import default_backend, torch_available
+from .scoring import auto_device, default_backend, torch_available
 
 __all__ = [
-    "ACTIVATIONS", "IQAModel", "ModelLoadError", "create_model", "default_backend", "get_activation",
+    "ACTIVATIONS", "IQAModel", "ModelLoadError", "auto_device", "create_model", "default_backend", "get_activation",
     "list_backbones", "load_model", "load_scorer", "register_backbone", "torch_available",
 ]
 
@@ -29,17 +29,22 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def load_scorer(path=None, backend: str | None = None, device: str = "auto"):
+def load_scorer(path=None, backend: str | None = None, device: str = "auto", precision: str = "auto",
+                photos: int | None = None):
     """A Scorer for the model at ``path`` (None = the embedded default model).
 
     backend "torch": ``load_model(path, device)``; "onnx": ``OnnxScorer`` on ``model.onnx`` in the
-    model folder, exported there first (atomically) if missing/stale, or into the cache dir when
-    the folder is read-only; "auto" or None: ``default_backend(device)``. Asking for "torch" where PyTorch is not
-    installed raises ``ModelLoadError`` pointing to the onnx backend.
+    model folder (its ``model.int8.onnx`` on the CPU when current; ``precision`` "fp32"/"int8"
+    choose, see ``onnx_backend.load_onnx_scorer``), exported there first (atomically) if missing/stale,
+    or into the cache dir when the folder is read-only; "auto" or None: ``default_backend(device)``.
+    ``photos``: how many photos will be scored, when known: with device "auto", a folder too small to
+    pay for CUDA's start-up is scored on the CPU (``auto_device``). Asking for "torch" where PyTorch
+    is not installed raises ``ModelLoadError`` pointing to the onnx backend.
     """
     from .paths import default_model_dir
 
     path = default_model_dir() if path is None else path
+    device = auto_device(device, photos)
     backend = default_backend(device) if backend in (None, "auto") else backend
     if backend == "torch":
         if not torch_available():
@@ -51,5 +56,5 @@ def load_scorer(path=None, backend: str | None = None, device: str = "auto"):
     if backend == "onnx":
         from .onnx_backend import load_onnx_scorer
 
-        return load_onnx_scorer(path, device=device)
+        return load_onnx_scorer(path, device=device, precision=precision)
     raise ValueError(f"unknown backend {backend!r}; use 'auto', 'torch' or 'onnx'")

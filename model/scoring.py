@@ -72,6 +72,10 @@ class ScorerMixin:
 
 BACKENDS = ("auto", "torch", "onnx")
 
+# Starting PyTorch on CUDA (import, context, cuDNN's first autotuning) costs about 16 s; ONNX Runtime
+# on the CPU cores scores a folder smaller than this first (benchmarks/RESULTS.md, GPU results).
+GPU_MIN_PHOTOS = 1000
+
 
 def _installed(module: str) -> bool:
     try:
@@ -110,6 +114,14 @@ def default_backend(device: str | None = "auto") -> str:
 
         return "torch" if torch.cuda.is_available() else "onnx"
     return "onnx"
+
+
+def auto_device(device: str | None = "auto", photos: int | None = None) -> str | None:
+    """``device`` for scoring ``photos`` photos: "auto" becomes "cpu" for fewer than
+    ``GPU_MIN_PHOTOS`` (unknown count: unchanged), so a small folder never waits for CUDA."""
+    if device in (None, "auto") and photos is not None and photos < GPU_MIN_PHOTOS:
+        return "cpu"
+    return device
 
 
 def resolve_device(device: str | None = "auto"):

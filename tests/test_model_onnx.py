@@ -117,3 +117,32 @@ def test_cpu_onnx_inference_runs_in_small_chunks_with_the_same_scores(tmp_path):
     assert sizes == [CPU_CHUNK, CPU_CHUNK, 1]
     scorer.session = real
     assert np.allclose(got, np.concatenate([scorer.predict_batch(x[i:i + 1]) for i in range(len(x))]), atol=1e-4)
+
+
+def test_auto_scores_a_small_folder_on_the_cpu_even_where_cuda_is_there(tmp_path, monkeypatch):
+    import photocull.model.scoring as scoring
+
+    monkeypatch.setattr(scoring, "nvidia_driver_present", lambda: True)  # a CUDA machine, faked
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert scoring.default_backend("auto") == "torch"
+    small = scoring.GPU_MIN_PHOTOS - 1
+    assert scoring.auto_device("auto", small) == "cpu" and scoring.auto_device(None, small) == "cpu"
+    assert scoring.auto_device("auto", scoring.GPU_MIN_PHOTOS) == "auto"  # big enough for the GPU
+    assert scoring.auto_device("auto", None) == "auto" and scoring.auto_device("cuda", 3) == "cuda"
+    m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
+    m.save(tmp_path / "m")
+    s = load_scorer(tmp_path / "m", photos=30)
+    assert isinstance(s, OnnxScorer) and s.session.get_providers() == ["CPUExecutionProvider"]
+
+
+def test_preprocessing_a_real_decode_matches_the_formula(kodak):
+    from photocull.app.core.decode import load_image
+    from photocull.model.scoring import REDUCING_GAP, Preprocessor
+
+    pre = Preprocessor(96, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    img = load_image(kodak / "kodim05.webp", min_side=96)
+    x = pre(img)
+    ref = np.asarray(img.resize((96, 96), Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP), np.float64) / 255
+    ref = ((ref - np.array(pre.mean)) / np.array(pre.std)).transpose(2, 0, 1)
+    assert x.shape == (3, 96, 96) and x.dtype == np.float32 and x.flags.c_contiguous
+    assert np.abs(x - ref).max() <= 1e-5 and ref.std() > 0.5

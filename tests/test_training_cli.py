@@ -60,11 +60,13 @@ def test_train_eval_analyze_ablate(tiny_csv, tmp_path, capsys):
     assert main(["ship", str(tmp_path / "run"), "--dest", str(shipped)]) == 0
     from photocull.model import load_model
     from photocull.model.onnx_backend import OnnxScorer
-    assert sorted(p.name for p in shipped.iterdir()) == ["MODEL_CARD.md", "config.json", "model.onnx",
-                                                        "model.safetensors"]
+    assert sorted(p.name for p in shipped.iterdir()) == ["MODEL_CARD.md", "config.json", "model.int8.onnx",
+                                                        "model.onnx", "model.safetensors"]
     assert OnnxScorer(shipped / "model.onnx").model_id == load_model(shipped).model_id
+    assert OnnxScorer(shipped / "model.int8.onnx").model_id == load_model(shipped).model_id + "-int8"
     card = (shipped / "MODEL_CARD.md").read_text()
     assert f"{report['summary']['srcc']['median']:.3f} / " in card and "split seed" in card
+    assert "## int8 model (the CPU default)" in card and "On the 6 held-out photos" in card
 
     assert main(["analyze", str(model_dir), "--dataset", "csv", "--root", str(tiny_csv), "--all",
                  "--out", str(tmp_path / "fig"), "--per-bucket", "2"]) == 0

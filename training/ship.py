@@ -6,7 +6,15 @@
 - ``model.safetensors`` (fp16) + ``config.json``;
 - ``model.onnx``, exported from exactly those weights and checked against PyTorch on real held-out
   photos (``export_onnx`` refuses a difference above 1e-4 on the 0-1 output);
-- ``MODEL_CARD.md``: command, data, split seed, held-out SRCC/PLCC/KRCC, size, measured speed.
+- ``model.int8.onnx`` (:func:`add_int8`), the CPU default: ``model.quantize`` calibrated on training
+  photos of the run's split, kept only when its SRCC on the held-out photos (on the photos not used
+  for calibration when the run held none out) is within ``INT8_SRCC_TOLERANCE`` of fp32's;
+- ``MODEL_CARD.md``: command, data, split seed, held-out SRCC/PLCC/KRCC, size, measured speed, and
+  the int8 model's agreement with fp32.
+
+``python -m photocull.training.ship --int8 [--dest DIR]`` adds the int8 model (and its card
+section) to an already shipped folder, rebuilding the split from ``--split-seed`` and
+``--test-fraction`` as ``photocull-train train`` made it.
 """
 from __future__ import annotations
 
@@ -21,21 +29,30 @@ import numpy as np
 from PIL import Image
 
 from photocull.model import load_model
-from photocull.model.onnx_backend import ONNX_FILE, OnnxScorer, export_onnx, sha256_files
+from photocull.model.fileio import atomic_write_text
+from photocull.model.onnx_backend import (
+    INPUT_NAME,
+    INT8_FILE,
+    ONNX_FILE,
+    OUTPUT_NAME,
+    OnnxScorer,
+    export_onnx,
+    sha256_files,
+)
 from photocull.model.paths import default_model_dir
+from photocull.model.quantize import quantize_onnx
 
 from .analysis import held_out_paths
+from .datasets import Sample, load_dataset, random_splits
 
 CARD_FILE = "MODEL_CARD.md"
+INT8_CALIBRATION = 128  # training photos the int8 ranges are calibrated on
+INT8_SRCC_TOLERANCE = 0.005  # largest SRCC loss of the int8 model against fp32
+INT8_SECTION = "## int8 model (the CPU default)"
 
 
 def _held_out_images(run_dir: Path, n: int) -> list[Image.Image]:
-    paths = held_out_paths(run_dir / "model")[:n]
-    images = []
-    for p in paths:
-        with Image.open(p) as im:
-            images.append(im.convert("RGB"))
-    return images
+    return _open_rgb(held_out_paths(run_dir / "model")[:n])
 
 
 def _throughput(predict, x: np.ndarray, batch: int = 16, repeats: int = 2) -> float:
@@ -119,6 +136,90 @@ on this machine ({os.cpu_count()} cores): PyTorch eager {speed['torch']:.1f} img
 """
 
 
+def _raw_scores(scorer: OnnxScorer, paths: list[str], chunk: int = 16) -> np.ndarray:
+    """Unclipped 0-100 outputs (clipping would hide differences at the ends of the scale)."""
+    out = []
+    for i in range(0, len(paths), chunk):
+        x = np.stack([scorer.preprocess(im) for im in _open_rgb(paths[i:i + chunk])])
+        out.append(scorer.session.run([OUTPUT_NAME], {INPUT_NAME: x})[0])
+    return np.concatenate(out).astype(np.float64) * 100.0
+
+
+def _open_rgb(paths: list[str]) -> list[Image.Image]:
+    images = []
+    for p in paths:
+        with Image.open(p) as im:
+            images.append(im.convert("RGB"))
+    return images
+
+
+def add_int8(folder: Path, samples: list[Sample], held_out: set[str], calibration: int = INT8_CALIBRATION) -> dict:
+    """Quantise ``folder/model.onnx`` into ``folder/model.int8.onnx`` and measure it against fp32.
+
+    ``samples``: the run's dataset; ``held_out``: the paths of its held-out photos (may be empty).
+    Calibrated on ``calibration`` training photos (seed 0); compared on the held-out photos, or
+    on the training photos not used for calibration when there are none. The int8 file is
+    removed again (``kept`` False: the CPU then scores in fp32) when its SRCC is more than
+    ``INT8_SRCC_TOLERANCE`` below fp32's. Returns the measures for the model card."""
+    from scipy.stats import spearmanr
+
+    train = [s for s in samples if s.path not in held_out]
+    chosen = set(np.random.default_rng(0).choice(len(train), min(calibration, len(train)), replace=False).tolist())
+    calib = [train[i].path for i in sorted(chosen)]
+    evaluation = ([s for s in samples if s.path in held_out]
+                  or [s for i, s in enumerate(train) if i not in chosen])
+    fp32 = OnnxScorer(folder / ONNX_FILE, providers="cpu")
+    t0 = time.perf_counter()
+    quantize_onnx(folder / ONNX_FILE, folder / INT8_FILE, calib, fp32.preprocessor)
+    int8 = OnnxScorer(folder / INT8_FILE, providers="cpu")
+    paths = [s.path for s in evaluation]
+    a, b = _raw_scores(fp32, paths), _raw_scores(int8, paths)
+    mos = [s.target for s in evaluation]
+    q = {"calibration": len(calib), "evaluated": len(paths), "quantise_s": time.perf_counter() - t0,
+         "on": "held-out photos" if held_out else "training photos not used for calibration (none held out)",
+         "srcc_fp32": float(spearmanr(a, mos)[0]), "srcc_int8": float(spearmanr(b, mos)[0]),
+         "max_abs_diff": float(np.max(np.abs(a - b))), "mean_abs_diff": float(np.mean(np.abs(a - b)))}
+    q["kept"] = q["srcc_fp32"] - q["srcc_int8"] <= INT8_SRCC_TOLERANCE
+    if not q["kept"]:
+        (folder / INT8_FILE).unlink()
+    return q
+
+
+def int8_section(q: dict, folder: Path, speed: dict | None = None) -> str:
+    """The model card's section on the int8 model (``q``: :func:`add_int8`'s measures)."""
+    verdict = ("Within the tolerance: scoring on a CPU uses it (`load_scorer(..., precision=\"fp32\")` or "
+               "`--model <folder>/model.onnx` scores in fp32)." if q["kept"] else
+               "**Outside the tolerance: not shipped**; the CPU scores with the fp32 model.")
+    size = f" ({_mb(folder / INT8_FILE)})" if q["kept"] else ""
+    rate = (f" Model-only throughput measured when shipped: {speed['onnx_int8']:.1f} img/s "
+            f"(fp32 {speed['onnx']:.1f})." if speed and "onnx_int8" in speed else "")
+    return f"""{INT8_SECTION}
+
+`model.int8.onnx`{size}: ONNX Runtime static quantisation (QDQ, per-channel int8 weights, uint8
+activations) of the convolutional trunk; the pooled statistics and the head stay fp32. Ranges
+calibrated (MinMax) on {q['calibration']} CLIVE training photos. On the {q['evaluated']} {q['on']}:
+
+| SRCC fp32 | SRCC int8 | difference | max abs score difference (0-100) | mean abs difference |
+|---|---|---|---|---|
+| {q['srcc_fp32']:.4f} | {q['srcc_int8']:.4f} | {q['srcc_int8'] - q['srcc_fp32']:+.4f} (tolerance -{INT8_SRCC_TOLERANCE}) | {q['max_abs_diff']:.2f} | {q['mean_abs_diff']:.2f} |
+
+{verdict}{rate} int8 scores have their own model id (the fp32 id + `-int8`), so they never mix
+with fp32 scores in the score cache.
+"""
+
+
+def with_int8_section(card: str, section: str) -> str:
+    """``card`` with its int8 section replaced by ``section`` (inserted before Limitations if new)."""
+    if INT8_SECTION in card:
+        head, rest = card.split(INT8_SECTION, 1)
+        tail = rest[rest.index("\n## "):] if "\n## " in rest else ""
+        return head + section + tail
+    if "## Limitations" in card:
+        head, tail = card.split("## Limitations", 1)
+        return f"{head}{section}\n## Limitations{tail}"
+    return f"{card.rstrip()}\n\n{section}"
+
+
 def ship(run_dir, dest=None, command: str | None = None, verify_images: int = 8) -> Path:
     run_dir = Path(run_dir)
     dest = Path(dest) if dest else default_model_dir()
@@ -131,11 +232,17 @@ def ship(run_dir, dest=None, command: str | None = None, verify_images: int = 8)
     x = np.stack([m.preprocess(im) for im in images])
     export_onnx(m, stage / ONNX_FILE, verify_inputs=x,
                 source_sha256=sha256_files([stage / "model.safetensors", stage / "config.json"]))
+    data = report["config"]["data"]
+    samples = load_dataset(data["dataset"], data.get("root"), **(data.get("options") or {}))
+    q = add_int8(stage, samples, set(held_out_paths(run_dir / "model") or ()))
     onnx = OnnxScorer(stage / ONNX_FILE, providers="cpu")
     xs = np.concatenate([x] * max(1, 32 // len(x)))
     speed = {"torch": _throughput(m.predict_batch, xs), "onnx": _throughput(onnx.predict_batch, xs)}
+    if q["kept"]:
+        speed["onnx_int8"] = _throughput(OnnxScorer(stage / INT8_FILE, providers="cpu").predict_batch, xs)
     command = command or f"photocull-train train {report['name']}.yaml && photocull-train ship runs/{report['name']}"
-    (stage / CARD_FILE).write_text(model_card(report, stage, speed, command), encoding="utf-8")
+    card = with_int8_section(model_card(report, stage, speed, command), int8_section(q, stage, speed))
+    (stage / CARD_FILE).write_text(card, encoding="utf-8")
     old = dest.with_name(f".{dest.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if dest.exists():
@@ -143,3 +250,37 @@ def ship(run_dir, dest=None, command: str | None = None, verify_images: int = 8)
     os.replace(stage, dest)
     shutil.rmtree(old, ignore_errors=True)
     return dest
+
+
+def ship_int8(dest=None, dataset: str = "clive", split_seed: int = 0, test_fraction: float = 0.2) -> dict:
+    """Add the int8 model and its card section to the already shipped folder ``dest``; the
+    held-out photos are those of ``random_splits`` with this seed and fraction (the training run's)."""
+    dest = Path(dest) if dest else default_model_dir()
+    samples = load_dataset(dataset)
+    held_out = set()
+    if test_fraction > 0:
+        split = random_splits(samples, 1, split_seed, (1.0 - test_fraction, test_fraction))[0]
+        held_out = {samples[i].path for i in split.test}
+    q = add_int8(dest, samples, held_out)
+    card_path = dest / CARD_FILE
+    if card_path.is_file():
+        atomic_write_text(card_path, with_int8_section(card_path.read_text(encoding="utf-8"), int8_section(q, dest)))
+    return q
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m photocull.training.ship", description=__doc__.split("\n\n")[0])
+    p.add_argument("--int8", action="store_true", required=True,
+                   help="add model.int8.onnx to an already shipped model folder")
+    p.add_argument("--dest", default=None, help="model folder (default resources/models/default)")
+    p.add_argument("--dataset", default="clive")
+    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--test-fraction", type=float, default=0.2, help="0: the model saw every photo")
+    args = p.parse_args(argv)
+    print(json.dumps(ship_int8(args.dest, args.dataset, args.split_seed, args.test_fraction), indent=2))
+
+
+if __name__ == "__main__":
+    main()
