@@ -262,27 +262,38 @@ class SplitTrainer:
         set, a fixed pool of groups (its ``pool_epochs`` draws)."""
         bs = int(self.tc["eval_batch_size"])
 
-        def run(tensors: list[torch.Tensor]):
+        def run(n: int, batch, what: str, step: int = bs):
+            """Prefix of ``batch(i, j)`` (the preprocessed inputs i..j-1) for i in 0..n, ``step``
+            at a time: only one chunk of full-size inputs is in memory at once."""
+            t = time.monotonic()
             hs, ts = [], []
             with _eval_mode(self.m), torch.no_grad():
-                for i in progress_bar(range(0, len(tensors), bs), self.cfg, desc="prefix cache"):
+                for i in progress_bar(range(0, n, step), self.cfg, desc=f"prefix cache: {what}"):
                     # NHWC like the model's CNN weights (IQAModel.channels_last): ~1.8x faster on CPU
-                    x = torch.stack(tensors[i:i + bs]).to(self.m.device, memory_format=torch.channels_last)
-                    h, t = pt.prefix(x)
+                    x = batch(i, min(n, i + step)).to(self.m.device, memory_format=torch.channels_last)
+                    h, tp = pt.prefix(x)
                     hs.append(h.half().cpu())
-                    ts.append(t.cpu())
+                    ts.append(tp.cpu())
+            log.info("prefix cache: %d %s in %.0f s", n, what, time.monotonic() - t)
             return torch.cat(hs), torch.cat(ts)
 
-        train_x = [self.store.batch([p])[0] for p in self._paths(self.split.train)]
-        cache = {"train": [run(train_x), run([x.flip(-1) for x in train_x])]}
+        train_p = self._paths(self.split.train)
+        cache = {"train": [run(len(train_p), lambda i, j: self.store.batch(train_p[i:j]), "training photos"),
+                           run(len(train_p), lambda i, j: self.store.batch(train_p[i:j]).flip(-1), "flipped")]}
         size = self.m.image_size
         cache["rank"] = []
         for section, rs in self.rank_sets:
             pool = max(1, int(section["pool_epochs"]))
-            imgs = [torch.from_numpy(self.m.preprocess(im)) for e in range(pool) for i in range(len(rs))
-                    for im in rs.images(rs.group(i, e), size)]
-            h, t = run(imgs)
-            shape = (pool, len(rs), rs.levels_per_group)
+            levels = rs.levels_per_group
+            groups = [(e, i) for e in range(pool) for i in range(len(rs))]
+
+            def batch(i, j, rs=rs, groups=groups, levels=levels):
+                # chunks hold whole groups (i, j multiples of levels): groups i/levels .. j/levels - 1
+                return torch.stack([torch.from_numpy(self.m.preprocess(im)) for e, g in groups[i // levels:j // levels]
+                                    for im in rs.images(rs.group(g, e), size)])
+
+            h, t = run(len(groups) * levels, batch, type(rs).__name__, max(1, bs // levels) * levels)
+            shape = (pool, len(rs), levels)
             cache["rank"].append((h.reshape(shape + h.shape[1:]), t.reshape(shape + t.shape[1:])))
         return cache
 
