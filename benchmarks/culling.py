@@ -3,7 +3,10 @@ reasons name the spoil?
 
     python -m benchmarks.culling [--limit N] [--no-brisque] [--model DIR] [--out docs/CULLING.md]
 
-References: the pristine Kodak24 and CBSD68 photos (``$PHOTOCULL_DATA/pristine``). Each gets,
+References: the pristine Kodak24 and CBSD68 photos (``$PHOTOCULL_DATA/pristine``), held out of
+training: the default recipe (training/configs/default.yaml) draws its synthetic and spoil ranking
+groups from the best-rated CLIVE training photos instead, so no benchmark scene is ever seen in
+training (models trained before that saw these scenes, distorted, and are flattered). Each gets,
 per spoil type of ``photocull.training.spoils``, a mild take (strength drawn from the mild range,
 seeded per scene) and a strong one. Reported per type, for photocull's score, BRISQUE (the PyPI
 package; lower is better) and the variance of the Laplacian: the share of pairs where the
