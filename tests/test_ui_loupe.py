@@ -147,3 +147,21 @@ def test_compare_has_one_active_photo_and_zooms_in_sync(qtbot, make_window, env)
     assert second.centre == first.centre
     press(qtbot, w, Qt.Key.Key_Z)
     assert first.zoom is None and second.zoom is None
+
+
+def test_compare_zooms_into_the_full_resolution_decode(qtbot, make_window, env):
+    from test_ui_app import make_photos
+
+    tmp_path, _ = env
+    photos = make_photos(tmp_path / "shoot", broken=False)  # 128x96 photos
+    w = make_window()
+    open_and_wait(qtbot, w, tmp_path / "shoot")
+    w.previews._load = lambda path, size: image(64, 48)  # previews smaller than the photos
+    sel = w.grid.selectionModel()
+    sel.clearSelection()
+    for key in ("sharp0", "blur0"):
+        sel.select(w.proxy.index(w.proxy.proxy_row_of(photos[key]), 0), sel.SelectionFlag.Select)
+    w.show_compare()
+    canvases = [c for c, _ in w.compare.cells.values()]
+    qtbot.waitUntil(lambda: all(c.pixmap_size == QSize(128, 96) for c in canvases), timeout=10000)
+    assert all(c.natural_size == QSize(128, 96) for c in canvases)  # 100 % is one pixel of the photo

@@ -486,3 +486,10 @@ class CompareView(QWidget):
             cell[0].clear(f"cannot read: {error}")
         else:
             cell[0].set_image(image)
+
+    def set_full_image(self, path: str, image: QImage) -> None:
+        """The full-resolution decode of a photo shown (after its preview): zoom shows its pixels,
+        at the same synchronised zoom and point."""
+        cell = self.cells.get(path)
+        if cell is not None and cell[0].has_image:
+            cell[0].set_image(image, sharper=True)

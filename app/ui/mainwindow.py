@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 
 from photocull.app.core import jobs
@@ -41,10 +43,21 @@ from .bridge import EngineBridge
 from .delegate import PhotoDelegate
 from .detail import CompareView, DetailView
 from .dialogs import AutoCullDialog, BestOfBurstDialog, ExportDialog, SettingsDialog
+from .filmstrip import Filmstrip
 from .item_models import PhotoListModel, PhotoProxyModel
 from .range_slider import RangeSlider
 from .settings import Settings
-from .workers import DetailWorker, GeneratorWorker, ThreadRegistry, ThumbnailLoader
+from .timing import GuiTimes
+from .workers import (
+    DetailWorker,
+    GeneratorWorker,
+    LruCache,
+    Prefetcher,
+    ThreadRegistry,
+    ThumbnailLoader,
+    decode_for_loupe,
+    pil_to_qimage,
+)
 
 __all__ = ["MainWindow"]
 
@@ -116,7 +129,13 @@ class MainWindow(QMainWindow):
         self.learn_box: QMessageBox | None = None
         self.cull_dialog = None  # the open Auto-cull / best-of-burst dialog
         self._detail_worker: DetailWorker | None = None
+        self._prefetcher: Prefetcher | None = None
         self._detail_request = 0
+        self._detail_shown = 0  # the request whose photo the loupe shows (from the cache or the worker)
+        self._direction = 1  # the way the photographer moves through the loupe (+1 / -1): heatmap ahead
+        self.decoded = LruCache(8)  # loupe photos decoded ahead (workers.Decoded)
+        self.heats = LruCache(32)  # heat layers (QImage) of the loupe's photos, computed or ahead
+        self.times = GuiTimes()  # first thumbnail, loupe photo and heatmap delays (tools/walkthrough.py)
         self._progress = {"done": 0, "total": 0, "computed": 0, "t0": 0.0}
 
         # models + grid
@@ -134,9 +153,12 @@ class MainWindow(QMainWindow):
 
         self.thumbs = ThumbnailLoader(self.bridge.load_thumbnail, size=self.bridge.thumb_size, parent=self)
         self.list_model.thumbnail_requested.connect(self.thumbs.request)
-        self.thumbs.ready.connect(lambda g, p, img, err: self.list_model.set_thumbnail(p, img, err))
+        self.thumbs.ready.connect(self._on_thumbnail)
         self.previews = ThumbnailLoader(self.bridge.load_preview, size=1400, threads=2, parent=self)
-        self.previews.ready.connect(lambda g, p, img, err: self.compare.set_image(p, img, err))
+        self.previews.ready.connect(self._on_compare_preview)
+        self.compare_full = ThumbnailLoader(lambda p, _size: pil_to_qimage(self.bridge.load_full(p)),
+                                            size=0, threads=1, parent=self)
+        self.compare_full.ready.connect(lambda g, p, img, err: err or self.compare.set_full_image(p, img))
 
         self.detail = DetailView()
         self.detail.navigate.connect(self.navigate)
@@ -148,9 +170,19 @@ class MainWindow(QMainWindow):
         self.compare = CompareView()
         self.compare.back.connect(self.show_grid)
 
+        self.filmstrip = Filmstrip()
+        self.filmstrip.setModel(self.proxy)
+        self.filmstrip.chosen.connect(lambda row: self.show_detail_for(self.proxy.entry_at(row)))
+        self.loupe = QWidget()  # the stack's loupe page: the detail view over the filmstrip
+        loupe_layout = QVBoxLayout(self.loupe)
+        loupe_layout.setContentsMargins(0, 0, 0, 0)
+        loupe_layout.setSpacing(0)
+        loupe_layout.addWidget(self.detail, 1)
+        loupe_layout.addWidget(self.filmstrip)
+
         self.stack = QStackedWidget()
         self.stack.addWidget(self.grid)
-        self.stack.addWidget(self.detail)
+        self.stack.addWidget(self.loupe)
         self.stack.addWidget(self.compare)
         self.empty_hint = QLabel("Open a folder of photos (Ctrl+O) or drop one here.")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -312,7 +344,8 @@ class MainWindow(QMainWindow):
         """Give the keyboard back to the grid or the loupe after a toolbar control was used, so
         arrows, P/X/U and stars act on photos again (not on the combo box)."""
         page = self.stack.currentWidget()
-        (self.grid if page is self.empty_hint else page).setFocus(Qt.FocusReason.OtherFocusReason)
+        target = {self.empty_hint: self.grid, self.loupe: self.detail}.get(page, page)
+        target.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()
@@ -373,6 +406,11 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"photocull — {self.folder}")
         self.thumbs.reset(gen)
         self.previews.reset(gen)
+        self.compare_full.reset(gen)
+        self.decoded.clear()
+        self.heats.clear()
+        if self._prefetcher is not None:
+            self._prefetcher.reset(gen)
         self.companions, self._items = {}, []
         self._set_session(CullSession())
         self.stack.setCurrentWidget(self.grid)
@@ -382,6 +420,11 @@ class MainWindow(QMainWindow):
         self.log(f"opening {self.folder}")
         self._start_scoring(gen, self.bridge.folder_job(self.folder))
         return gen
+
+    def _on_thumbnail(self, gen: int, path: str, image: QImage, error: str) -> None:
+        self.list_model.set_thumbnail(path, image, error)
+        if not error:
+            self.times.thumbnail_shown()
 
     def _start_scoring(self, gen: int, job) -> None:
         self.progress.show()
@@ -432,7 +475,7 @@ class MainWindow(QMainWindow):
         if change.decisions:
             self.bridge.save_decisions([session.get(p) for p in change.paths])
         page = self.stack.currentWidget()
-        if page is self.detail and self.detail.entry is not None and self.detail.entry.path in change.paths:
+        if page is self.loupe and self.detail.entry is not None and self.detail.entry.path in change.paths:
             self.detail.update_entry()
         elif page is self.compare:
             for p in change.paths:
@@ -604,7 +647,7 @@ class MainWindow(QMainWindow):
 
     def selected_entries(self) -> list[Entry]:
         """The photos a decision applies to: the detail photo, else the selection, else the current one."""
-        if self.stack.currentWidget() is self.detail and self.detail.entry is not None:
+        if self.stack.currentWidget() is self.loupe and self.detail.entry is not None:
             return [self.detail.entry]
         if self.stack.currentWidget() is self.compare and self.compare.active_entry is not None:
             return [self.list_model.session.get(self.compare.active_entry.path)]
@@ -645,7 +688,7 @@ class MainWindow(QMainWindow):
         # auto-advance goes forward only: on the last photo it stays there, as in Lightroom
         target = self._next_path_after(entries, backwards=False) if advance else None
         keep_current = entries[0].path if len(entries) == 1 and not advance else None
-        if self.stack.currentWidget() is self.detail:
+        if self.stack.currentWidget() is self.loupe:
             if target is not None:
                 self.show_detail_for(self.list_model.session.get(target))
         elif target is not None:
@@ -747,7 +790,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ views
     def show_grid(self) -> None:
-        if self.stack.currentWidget() is self.detail and self.detail.entry is not None:
+        if self.stack.currentWidget() is self.loupe and self.detail.entry is not None:
             self.select_path(self.detail.entry.path)
         if self.folder is not None:
             self.stack.setCurrentWidget(self.grid)
@@ -764,27 +807,54 @@ class MainWindow(QMainWindow):
     def _ensure_detail_worker(self) -> DetailWorker:
         if self._detail_worker is None:
             b = self.bridge
-            w = DetailWorker(b.load_detail, b.read_exif, b.heatmap, b.load_full)
+            w = DetailWorker(b.load_detail, b.read_exif, b.heatmap, b.load_full, self.decoded, self.heats)
             w.image_ready.connect(self._on_detail_image)
             w.full_ready.connect(self._on_detail_full)
             w.heatmap_ready.connect(self._on_detail_heatmap)
             w.failed.connect(self._on_detail_failed)
             self._detail_worker = w
             self.registry.start(w, "photocull-detail")
+            pre = Prefetcher(lambda p: decode_for_loupe(b.load_detail, b.read_exif, p), self.decoded)
+            pre.reset(self.generation)
+            self._prefetcher = pre
+            self.registry.start(pre, "photocull-prefetch")
         return self._detail_worker
 
+    def _loupe_neighbour(self, row: int, delta: int) -> Path | None:
+        """The readable photo ``delta`` rows from ``row`` in the grid's order and filter, if any."""
+        new = row + delta
+        if row < 0 or not 0 <= new < self.proxy.rowCount():
+            return None
+        e = self.proxy.entry_at(new)
+        return None if e.failed else e.path
+
     def show_detail_for(self, e: Entry) -> None:
-        self.stack.setCurrentWidget(self.detail)
+        """The loupe on ``e``: at once from the photos decoded ahead (and its heatmap, when computed
+        ahead), else when the detail worker has decoded it; the neighbours are decoded next."""
+        self.stack.setCurrentWidget(self.loupe)
         self.detail.show_entry(e)
         self.detail.setFocus()
         row = self.proxy.proxy_row_of(e.path)
         if row >= 0:
             self.grid.setCurrentIndex(self.proxy.index(row, 0))
+        self.filmstrip.follow(row)
+        self._detail_request += 1
         if e.failed:
             self.detail.set_error(f"cannot read this file: {e.error}")
             return
-        self._detail_request += 1
-        self._ensure_detail_worker().submit(self._detail_request, e.path, self.detail.heat_box.isChecked())
+        rid, heat_on = self._detail_request, self.detail.heat_box.isChecked()
+        worker = self._ensure_detail_worker()
+        self.times.requested(rid)
+        cached = self.decoded.get(e.path)
+        if cached is not None:
+            self._show_detail_image(rid, cached.qimage, cached.exif)
+            heat = self.heats.get(e.path) if heat_on else None
+            if heat is not None:
+                self._on_detail_heatmap(rid, heat, 0.0)
+        worker.submit(rid, e.path, heat_on, self._loupe_neighbour(row, self._direction))
+        self._prefetcher.want(self.generation, [p for p in (self._loupe_neighbour(row, self._direction),
+                                                             self._loupe_neighbour(row, -self._direction))
+                                                if p is not None])
 
     def navigate(self, delta: int) -> None:
         if self.detail.entry is None:
@@ -793,19 +863,26 @@ class MainWindow(QMainWindow):
         new = row + delta
         if row < 0 or not 0 <= new < self.proxy.rowCount():
             return
+        self._direction = 1 if delta > 0 else -1
         self.show_detail_for(self.proxy.entry_at(new))
 
+    def _show_detail_image(self, rid: int, image: QImage, exif: dict) -> None:
+        self._detail_shown = rid
+        self.detail.set_image(image, exif)
+        self.times.shown(rid, "photo")
+
     def _on_detail_image(self, rid: int, image: QImage, exif: dict) -> None:
-        if rid == self._detail_request:
-            self.detail.set_image(image, exif)
+        if rid == self._detail_request and self._detail_shown != rid:  # not shown from the cache already
+            self._show_detail_image(rid, image, exif)
 
     def _on_detail_full(self, rid: int, image: QImage) -> None:
         if rid == self._detail_request:
             self.detail.set_full_image(image)
 
     def _on_detail_heatmap(self, rid: int, image: QImage, seconds: float) -> None:
-        if rid == self._detail_request:
+        if rid == self._detail_request and not (self.detail.canvas.has_heatmap and self._detail_shown == rid):
             self.detail.set_heatmap(image)
+            self.times.shown(rid, "heatmap")
             logging.getLogger(__name__).debug("heatmap made in %.2f s", seconds)
 
     def _on_detail_failed(self, rid: int, tb: str) -> None:
@@ -818,12 +895,12 @@ class MainWindow(QMainWindow):
 
     def _on_heatmap_toggled(self, on: bool) -> None:
         self.settings.show_heatmap = on
-        if on and self.stack.currentWidget() is self.detail and self.detail.entry is not None \
+        if on and self.stack.currentWidget() is self.loupe and self.detail.entry is not None \
                 and not self.detail.canvas.has_heatmap:
             self.show_detail_for(self.detail.entry)
 
     def show_compare(self) -> None:
-        entries = [e for e in self.selected_entries() if not e.failed] if self.stack.currentWidget() is not self.detail \
+        entries = [e for e in self.selected_entries() if not e.failed] if self.stack.currentWidget() is not self.loupe \
             else []
         if len(entries) < 2:
             self.statusBar().showMessage("select two or more photos to compare (Ctrl/Shift+click)", 5000)
@@ -834,6 +911,12 @@ class MainWindow(QMainWindow):
         self.compare.setFocus()
         for e in entries:
             self.previews.request(str(e.path))
+
+    def _on_compare_preview(self, gen: int, path: str, image: QImage, error: str) -> None:
+        """A compare photo's preview is shown; its full-resolution decode (what zoom shows) follows."""
+        self.compare.set_image(path, image, error)
+        if not error and path in self.compare.cells:
+            self.compare_full.request(path)
 
     # ------------------------------------------------------------------ export
     def choose_export(self) -> None:
@@ -906,8 +989,9 @@ class MainWindow(QMainWindow):
         self.cancel_scoring()
         self.thumbs.shutdown()
         self.previews.shutdown()
+        self.compare_full.shutdown()
         self.registry.shutdown()
-        self._detail_worker = None
+        self._detail_worker = self._prefetcher = None
         self._score_worker = None
         self._task_worker = None
         for name in ("app", "model"):

@@ -1,4 +1,5 @@
-"""How fast the desktop app opens a folder, measured on the real window (for benchmarks/)."""
+"""How fast the desktop app is, measured on the real window: opening a folder (for benchmarks/)
+and, as the photographer uses it, the loupe (:class:`GuiTimes`, for tools/walkthrough.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,42 @@ import time
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from .bridge import EngineBridge
-from .mainwindow import MainWindow
 from .settings import Settings
 
-__all__ = ["open_folder_timings"]
+__all__ = ["open_folder_timings", "GuiTimes"]
+
+
+class GuiTimes:
+    """What the window records as it runs: the wall-clock time (``time.time()``) the first
+    thumbnail was shown, and per loupe request (an arrow, a click) the milliseconds until its
+    photo and until its heatmap were handed to the view. Only the newest request is timed, as
+    only it is shown."""
+
+    def __init__(self):
+        self.first_thumbnail_at: float | None = None
+        self.photo_ms: list[float] = []
+        self.heatmap_ms: list[float] = []
+        self._request: tuple[int, float] | None = None
+        self._done: set[str] = set()
+
+    def thumbnail_shown(self) -> None:
+        if self.first_thumbnail_at is None:
+            self.first_thumbnail_at = time.time()
+
+    def requested(self, request_id: int) -> None:
+        self._request, self._done = (request_id, time.perf_counter()), set()
+
+    def shown(self, request_id: int, what: str) -> None:
+        """``what`` ("photo" / "heatmap") of ``request_id`` is on screen."""
+        if self._request is None or self._request[0] != request_id or what in self._done:
+            return
+        self._done.add(what)
+        (self.photo_ms if what == "photo" else self.heatmap_ms).append(
+            (time.perf_counter() - self._request[1]) * 1000.0)
+
+    def as_dict(self) -> dict:
+        return {"first_thumbnail_at": self.first_thumbnail_at, "photo_ms": self.photo_ms,
+                "heatmap_ms": self.heatmap_ms}
 
 
 def open_folder_timings(folder, cache, screen: int = 24, wait_scores: bool = True) -> dict:
@@ -21,6 +53,9 @@ def open_folder_timings(folder, cache, screen: int = 24, wait_scores: bool = Tru
     real model) and return seconds until the first thumbnail of the first ``screen`` tiles is
     shown and, with ``wait_scores``, until every score is shown and until the folder's job ended
     (after the scores it reads the photos' capture dates, from the cache when it has them)."""
+    from .bridge import EngineBridge
+    from .mainwindow import MainWindow
+
     app = QApplication.instance() or QApplication([])
     done: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -33,6 +35,10 @@ __all__ = [
     "ThreadRegistry",
     "ThumbnailLoader",
     "DetailWorker",
+    "Decoded",
+    "LruCache",
+    "Prefetcher",
+    "decode_for_loupe",
 ]
 
 
@@ -220,36 +226,163 @@ class ThumbnailLoader(QObject):
         return self._pool.activeThreadCount()
 
 
-class DetailWorker(QObject):
-    """Long-lived worker for the detail view: big image, EXIF, the Grad-CAM heatmap, then the
-    full-resolution decode that the loupe zooms into (``load_full``, when given).
+@dataclass(frozen=True)
+class Decoded:
+    """One photo decoded for the loupe: the PIL image (what the heatmap is computed on), the same
+    as a QImage (made on the decoding thread, shown at once) and its EXIF summary."""
 
-    The GUI calls :meth:`submit`; only the newest request is worked on (arrow
-    keys held down never queue a backlog). The explainer (which loads the model
-    lazily on this thread) is created on first use.
+    image: Image.Image
+    qimage: QImage
+    exif: dict
+
+
+class LruCache:
+    """A small thread-safe least-recently-used cache (path -> value); the loupe's decoded photos
+    and heatmaps, shared by the GUI thread and the workers that fill it."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._items
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def decode_for_loupe(load_image: Callable[[Path], Image.Image], read_exif: Callable[[Path], dict],
+                     path: Path) -> Decoded:
+    img = load_image(path)
+    return Decoded(img, pil_to_qimage(img), read_exif(path))
+
+
+class Prefetcher(QObject):
+    """Decodes the loupe's neighbours (the photos before and after the one shown) ahead of the
+    arrow keys, into ``cache``, on its own thread so a heatmap being computed never delays them.
+
+    :meth:`want` replaces the list of photos wanted (the newest list only is worked on, nearest
+    first). Every request carries the folder *generation*: a decode finished after the folder
+    changed (:meth:`reset`) is dropped, not cached (``dropped`` counts them), since the path may
+    now be another photo or gone. ``decoded(generation, path)`` after each one cached."""
+
+    decoded = Signal(int, str)
+    failed = Signal(int, str)
+    finished = Signal()
+    _wake = Signal()
+
+    def __init__(self, decode: Callable[[Path], Decoded], cache: LruCache):
+        super().__init__()
+        self._decode, self.cache = decode, cache
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._wanted: list[Path] = []
+        self._stop = False
+        self.dropped = 0
+        self._wake.connect(self._work)
+
+    def reset(self, generation: int) -> None:
+        """A new folder: forget what was wanted; decodes of older generations are dropped."""
+        with self._lock:
+            self._generation, self._wanted = generation, []
+
+    def want(self, generation: int, paths: list[Path]) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._wanted = [Path(p) for p in paths]
+        self._wake.emit()
+
+    @Slot()
+    def run(self) -> None:  # the thread's event loop delivers _wake to _work
+        pass
+
+    def _next(self) -> tuple[int, Path] | None:
+        with self._lock:
+            while self._wanted and not self._stop:
+                path = self._wanted.pop(0)
+                if path not in self.cache:
+                    return self._generation, path
+            return None
+
+    @Slot()
+    def _work(self) -> None:
+        while (job := self._next()) is not None:
+            generation, path = job
+            try:
+                value = self._decode(path)
+            except Exception as exc:  # noqa: BLE001 - the loupe decodes it again and shows the reason
+                self.failed.emit(generation, f"{path}: {exc}")
+                continue
+            with self._lock:
+                stale = generation != self._generation or self._stop
+            if stale:
+                self.dropped += 1
+                continue
+            self.cache.put(path, value)
+            self.decoded.emit(generation, str(path))
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._stop = True
+            self._wanted = []
+        self.finished.emit()
+
+
+class DetailWorker(QObject):
+    """Long-lived worker for the detail view: the photo (from ``decoded``, the cache the
+    :class:`Prefetcher` fills, else decoded here), its heatmap (from ``heats``, else computed), the
+    full-resolution decode the loupe zooms into (``load_full``, when given), then the heatmap of
+    the photo the photographer is likely to look at next (``ahead``), into ``heats``.
+
+    The GUI calls :meth:`submit`; only the newest request is worked on (arrow keys held down never
+    queue a backlog), and the heatmap ahead is neither started nor kept for a request that is no
+    longer the newest. The explainer (which loads the model lazily on this thread) is created on
+    first use.
     """
 
     image_ready = Signal(int, QImage, object)  # request id, image, exif dict
     heatmap_ready = Signal(int, QImage, float)  # request id, heat colour image (same size as image), seconds
     full_ready = Signal(int, QImage)  # request id, the photo at full resolution
+    ahead_ready = Signal(str)  # path whose heatmap was computed ahead, now in ``heats``
     failed = Signal(int, str)
     finished = Signal()
     _wake = Signal()
 
     def __init__(self, load_image: Callable[[Path], Image.Image], read_exif: Callable[[Path], dict],
                  make_heatmap: Callable[[Image.Image], Image.Image],
-                 load_full: Callable[[Path], Image.Image] | None = None):
+                 load_full: Callable[[Path], Image.Image] | None = None,
+                 decoded: LruCache | None = None, heats: LruCache | None = None):
         super().__init__()
         self._load_image, self._read_exif, self._make_heatmap = load_image, read_exif, make_heatmap
         self._load_full = load_full
+        self.decoded = decoded if decoded is not None else LruCache(8)
+        self.heats = heats if heats is not None else LruCache(16)
         self._lock = threading.Lock()
-        self._request: tuple[int, Path, bool] | None = None
+        self._request: tuple[int, Path, bool, Path | None] | None = None
         self._stop = False
         self._wake.connect(self._work)
 
-    def submit(self, request_id: int, path: Path, want_heatmap: bool) -> None:
+    def submit(self, request_id: int, path: Path, want_heatmap: bool, ahead: Path | None = None) -> None:
         with self._lock:
-            self._request = (request_id, Path(path), want_heatmap)
+            self._request = (request_id, Path(path), want_heatmap, None if ahead is None else Path(ahead))
         self._wake.emit()
 
     def _latest(self, request_id: int) -> bool:
@@ -260,31 +393,50 @@ class DetailWorker(QObject):
     def run(self) -> None:  # the thread's event loop delivers _wake to _work
         pass
 
+    def _photo(self, path: Path) -> Decoded:
+        value = self.decoded.get(path)
+        if value is None:
+            value = decode_for_loupe(self._load_image, self._read_exif, path)
+            self.decoded.put(path, value)
+        return value
+
+    def _heat(self, path: Path, img: Image.Image) -> tuple[QImage, float]:
+        t0 = time.perf_counter()
+        heat = self.heats.get(path)
+        if heat is None:
+            heat = pil_to_qimage(self._make_heatmap(img))
+            self.heats.put(path, heat)
+        return heat, time.perf_counter() - t0
+
     @Slot()
     def _work(self) -> None:
         with self._lock:
             req, self._request = self._request, None
         if req is None or self._stop:
             return
-        rid, path, want_heatmap = req
+        rid, path, want_heatmap, ahead = req
         try:
-            img = self._load_image(path)
-            exif = self._read_exif(path)
+            photo = self._photo(path)
             if not self._latest(rid):
                 return
-            self.image_ready.emit(rid, pil_to_qimage(img), exif)
+            self.image_ready.emit(rid, photo.qimage, photo.exif)
             if want_heatmap:
-                t0 = time.perf_counter()
-                heat = self._make_heatmap(img)
-                seconds = time.perf_counter() - t0  # the exif dict now belongs to the GUI thread: not written to
+                heat, seconds = self._heat(path, photo.image)
                 if self._latest(rid):
-                    self.heatmap_ready.emit(rid, pil_to_qimage(heat), seconds)
+                    self.heatmap_ready.emit(rid, heat, seconds)
             if self._load_full is not None and self._latest(rid):
                 full = self._load_full(path)
-                if full.size != img.size and self._latest(rid):
+                if full.size != photo.image.size and self._latest(rid):
                     self.full_ready.emit(rid, pil_to_qimage(full))
         except Exception:  # noqa: BLE001 - shown in the log dock and the view
             self.failed.emit(rid, traceback.format_exc())
+            return
+        if want_heatmap and ahead is not None and self._latest(rid) and ahead not in self.heats:
+            try:
+                self._heat(ahead, self._photo(ahead).image)
+            except Exception:  # noqa: BLE001 - computed again (and reported) when that photo is shown
+                return
+            self.ahead_ready.emit(str(ahead))
 
     def cancel(self) -> None:
         with self._lock:
