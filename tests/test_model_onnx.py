@@ -146,3 +146,14 @@ def test_preprocessing_a_real_decode_matches_the_formula(kodak):
     ref = ((ref - np.array(pre.mean)) / np.array(pre.std)).transpose(2, 0, 1)
     assert x.shape == (3, 96, 96) and x.dtype == np.float32 and x.flags.c_contiguous
     assert np.abs(x - ref).max() <= 1e-5 and ref.std() > 0.5
+
+
+def test_cpu_sessions_leave_the_other_cores_to_decoding_and_never_spin(tmp_path):
+    from photocull.model.scoring import cpu_inference_threads
+
+    m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
+    options = OnnxScorer(export_onnx(m, tmp_path / "model.onnx"), "cpu").session.get_session_options()
+    assert options.intra_op_num_threads == cpu_inference_threads() >= 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert OnnxScorer(tmp_path / "model.onnx", "cpu", intra_op_threads=2).session.get_session_options() \
+        .intra_op_num_threads == 2
