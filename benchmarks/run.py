@@ -6,6 +6,8 @@
     python -m benchmarks.run --n 192 --accelerator    # a GPU machine: model only (default + ViT-B/16,
                                                       # batch 64, fp16 and fp32) and end-to-end on the
                                                       # GPU against ONNX Runtime on every CPU core
+    python -m benchmarks.run --n 48 --speed           # photocull rank and the GUI's first scan as a
+                                                      # share of the decode-only ceiling (issue 17)
 
 Every scenario runs in its own child process (``benchmarks.scenarios``) so peak RSS numbers do
 not mix. Workloads are generated once into ``benchmarks/out/workload`` (gitignored). Prints a
@@ -40,7 +42,11 @@ BLOCKS = {
             ("<!-- BEGIN BENCHMARK SUMMARY -->", "<!-- END BENCHMARK SUMMARY -->")),
     "accelerator": (("<!-- BEGIN GENERATED ACCELERATOR -->", "<!-- END GENERATED ACCELERATOR -->"),
                     ("<!-- BEGIN GPU BENCHMARK SUMMARY -->", "<!-- END GPU BENCHMARK SUMMARY -->")),
+    "speed": (("<!-- BEGIN GENERATED SPEED -->", "<!-- END GENERATED SPEED -->"),
+              ("<!-- BEGIN SPEED SUMMARY -->", "<!-- END SPEED SUMMARY -->")),
 }
+# the decode-only ceiling: Pillow's DCT draft to at least this side, as issue 17 defines it
+CEILING_SIDE = 448
 STANDIN = {"backbone": "efficientnet_lite0", "activation": "gated", "image_size": 320, "pretrained": True}
 
 TARGETS = {
@@ -51,6 +57,8 @@ TARGETS = {
     "peak_rss_mb": 1536.0,
     "reopen_s": 2.0,
     "first_thumbnail_s": 1.0,
+    "rank_vs_ceiling": 0.80,
+    "gui_vs_ceiling": 0.70,
 }
 
 
@@ -152,7 +160,8 @@ def run(args) -> dict:
               "loadavg_start": loadavg(), "results": {}}
     tmp = Path(tempfile.mkdtemp(prefix="photocull-bench-"))
     try:
-        (accelerator_suite if args.accelerator else cpu_suite)(args, report, model_dir, tmp)
+        {"accelerator": accelerator_suite, "speed": speed_suite, "cpu": cpu_suite}[report["kind"]](
+            args, report, model_dir, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report["loadavg_end"] = loadavg()
@@ -160,7 +169,54 @@ def run(args) -> dict:
 
 
 def report_kind(args) -> str:
-    return "accelerator" if args.accelerator else "cpu"
+    return "accelerator" if args.accelerator else "speed" if args.speed else "cpu"
+
+
+def _marginal(n_small: int, t_small: float, n_large: int, t_large: float) -> float | None:
+    """Images/s between a small and a large folder: start-up and the first batch cancel out."""
+    return (n_large - n_small) / (t_large - t_small) if t_large > t_small else None
+
+
+def speed_suite(args, report: dict, model_dir: Path, tmp: Path) -> None:
+    """Issue 17, all on the same files in one run: the decode-only ceiling (draft decodes on every
+    core), ``photocull rank`` with its default settings and the GUI's first scan (score +
+    thumbnail + reasons/bursts, as ``Backend.score_job`` runs it, ``auto`` backend), each at
+    steady state (the marginal rate between ``--small`` and ``--n`` photos, best of ``--repeats``),
+    and CPU ms per stage."""
+    res = report["results"]
+    cores = os.cpu_count() or 1
+    large = workload.large_jpegs(args.n, jobs=args.jobs, log=log)
+    small = workload.large_jpegs(args.small, log=log)  # the first files of the same pool
+    report["workload"] = {"large": {"folder": str(large), **workload.describe(large), "pixels": "6000x4000"}}
+    report["settings"] = {"rank": "photocull rank FOLDER --no-progress (defaults)", "small": args.small,
+                          "repeats": args.repeats, "ceiling_threads": cores}
+    log(f"large JPEGs: {report['workload']['large']}")
+    res["stages"] = scenario("stages", model=str(model_dir), batch=args.batch, workers=cores, folder=str(large),
+                             limit=min(args.n, 16), repeats=2)
+    walls: dict[str, dict[int, float]] = {"rank": {}, "gui": {}}
+    rank_cpu: dict[int, float] = {}
+    ceilings = []
+    for rep in range(args.repeats):
+        ceilings.append(scenario("ceiling", folder=str(large), side=CEILING_SIDE, workers=cores,
+                                 repeats=2)["images_per_s"])
+        for n, folder in ((args.small, small), (args.n, large)):
+            r = scenario("cli_rank", folder=str(folder), cache_dir=str(tmp / f"rank-{rep}-{n}"))
+            walls["rank"][n] = min(r["wall_s"], walls["rank"].get(n, r["wall_s"]))
+            rank_cpu[n] = min(r["cpu_s"], rank_cpu.get(n, r["cpu_s"]))
+            t = scenario("photocull", model=str(model_dir), backend="auto", device="auto", batch=args.batch,
+                         workers=None, folder=str(folder), thumbs="engine", analysis="engine",
+                         cache=str(tmp / f"gui-{rep}-{n}.sqlite3"))["wall_s"]
+            walls["gui"][n] = min(t, walls["gui"].get(n, t))
+    sp = {"ceiling_images_per_s": max(ceilings), "small": args.small, "large": args.n}
+    for flow, w in walls.items():
+        rate = _marginal(args.small, w[args.small], args.n, w[args.n])
+        sp.update({f"{flow}_small_s": w[args.small], f"{flow}_large_s": w[args.n], f"{flow}_images_per_s": rate,
+                   f"{flow}_vs_ceiling": rate / sp["ceiling_images_per_s"] if rate else None})
+    # CPU time per photo at steady state: what each photo costs the machine, however loaded it is
+    sp["rank_cpu_ms_per_photo"] = 1000 * (rank_cpu[args.n] - rank_cpu[args.small]) / (args.n - args.small)
+    res["speed"] = sp
+    if args.before:
+        report["before"] = json.loads(Path(args.before).read_text())["results"]
 
 
 def accelerator_suite(args, report: dict, model_dir: Path, tmp: Path) -> None:
@@ -372,6 +428,21 @@ TABLE = (
         Row("  … GPU ÷ CPU cores (×)", ("gpu.images_per_s", "cores.images_per_s"), "{:.2f}", key=True),
         Row("  … peak RSS, GPU run (MB)", "gpu.peak_rss_mb", "{:.0f}"),
     )),
+    Section(_present(sp="speed"), (
+        Row("decode-only ceiling: Pillow DCT draft to ≥ 448 px on every core, nothing else (images/s)",
+            "sp.ceiling_images_per_s", "{:.1f}", key=True),
+        Row("photocull rank, default settings: {sp[small]} photos, whole command (s)", "sp.rank_small_s", "{:.2f}"),
+        Row("photocull rank, default settings: {sp[large]} photos, whole command (s)", "sp.rank_large_s", "{:.2f}"),
+        Row("photocull rank at steady state (images/s)", "sp.rank_images_per_s", "{:.1f}", key=True),
+        Row("  … ÷ decode-only ceiling", "sp.rank_vs_ceiling", "{:.2f}", "rank_vs_ceiling", key=True),
+        Row("  … CPU time per photo at steady state, all threads (ms)", "sp.rank_cpu_ms_per_photo", "{:.0f}",
+            key=True),
+        Row("GUI first scan (score + thumbnail + reasons/bursts): {sp[small]} photos (s)", "sp.gui_small_s",
+            "{:.2f}"),
+        Row("GUI first scan: {sp[large]} photos (s)", "sp.gui_large_s", "{:.2f}"),
+        Row("GUI first scan at steady state (images/s)", "sp.gui_images_per_s", "{:.1f}", key=True),
+        Row("  … ÷ decode-only ceiling", "sp.gui_vs_ceiling", "{:.2f}", "gui_vs_ceiling", key=True),
+    )),
     Section(_present(m="mixed_onnx"), (
         Row("mixed folder (PNG/WebP/HEIC/DNG) onnx end-to-end (images/s)", "m.images_per_s", "{:.2f}"),
         Row("  … decode errors", "m.errors", "{:d}"),
@@ -443,17 +514,30 @@ STAGES = (("read_file_ms", "read the file"), ("full_decode_ms", "full-resolution
           ("draft_decode_ms", "load_image draft decode (DCT-scaled)"), ("preprocess_ms", "preprocess (resize, normalise)"),
           ("thumbnail_from_decode_ms", "thumbnail from that decode"),
           ("make_thumbnail_ms", "make_thumbnail (its own decode)"),
-          ("onnx_1thread_ms", "ONNX Runtime inference, 1 thread"), ("torch_1thread_ms", "torch eager inference, 1 thread"),
-          ("pipeline_onnx_ms", "pipeline sum: draft decode + preprocess + thumbnail + ONNX"))
+          ("analysis_ms", "reasons + burst hash + EXIF, from that decode"),
+          ("cache_ms", "cache writes (score, thumbnail, analysis)"),
+          ("onnx_1thread_ms", "ONNX Runtime inference fp32, 1 thread"),
+          ("onnx_default_1thread_ms", "ONNX Runtime inference, the default CPU model, 1 thread"),
+          ("torch_1thread_ms", "torch eager inference, 1 thread"),
+          ("pipeline_onnx_ms", "pipeline sum: draft decode + preprocess + thumbnail + default ONNX"),
+          ("pipeline_app_ms", "  … + analysis + cache writes (the GUI's first scan)"))
 
 
-def stage_table(st: dict, cores: int) -> str:
-    lines = ["| stage (24 MP JPEG) | CPU ms per image |", "|---|---|"]
-    lines += [f"| {label} | {st[key]:.1f} |" for key, label in STAGES if key in st]
-    lines.append(f"| → bound on {cores} cores, perfect overlap | {st['bound_images_per_s']:.1f} images/s |")
+def stage_table(st: dict, cores: int, before: dict | None = None) -> str:
+    """CPU ms per image by stage; with ``before`` (the stages of an earlier report) side by side."""
+    def cell(d: dict | None, key: str, fmt: str = "{:.1f}") -> str:
+        return fmt.format(d[key]) if d and d.get(key) is not None else "—"
+
+    cols = (before, st) if before else (st,)
+    head = "| before | after |" if before else "|"
+    lines = [f"| stage (24 MP JPEG) | CPU ms per image {head}", "|---|" + "---|" * len(cols)]
+    lines += [f"| {label} | " + " | ".join(cell(d, key) for d in cols) + " |"
+              for key, label in STAGES if any(key in d for d in cols)]
+    lines.append(f"| → bound on {cores} cores, perfect overlap (images/s) | "
+                 + " | ".join(cell(d, "bound_images_per_s") for d in cols) + " |")
     if "decode_only_all_cores_images_per_s" in st:
-        lines.append(f"| draft decode alone on all {cores} cores (ceiling of any pipeline on this decode) "
-                     f"| {st['decode_only_all_cores_images_per_s']:.1f} images/s |")
+        lines.append(f"| draft decode alone on all {cores} cores (ceiling of any pipeline on this decode, images/s) | "
+                     + " | ".join(cell(d, "decode_only_all_cores_images_per_s") for d in cols) + " |")
     return "\n".join(lines)
 
 
@@ -479,9 +563,13 @@ def markdown(report: dict) -> str:
         "",
         table(report),
     ]
+    before = report.get("before")
+    if before and "speed" in before:
+        parts += ["", "The same measures before this change (`--before`, another run):", "",
+                  table({"results": {"speed": before["speed"]}})]
     if "stages" in report["results"]:
         parts += ["", "Where the CPU time goes (one thread per stage, `time.thread_time`):", "",
-                  stage_table(report["results"]["stages"], m["logical_cores"])]
+                  stage_table(report["results"]["stages"], m["logical_cores"], (before or {}).get("stages"))]
     wl = report.get("workload", {})
     if wl:
         parts += ["", "Workloads: " + "; ".join(f"{k}: {v.get('files', v.get('photos'))} files"
@@ -542,6 +630,11 @@ def main(argv=None) -> None:
     p.add_argument("--mixed", type=int, default=3, help="files per format in the mixed folder (0: skip)")
     p.add_argument("--accelerator", action="store_true",
                    help="GPU batch inference (CUDA + fp16 autocast): default model and a ViT-B/16")
+    p.add_argument("--speed", action="store_true",
+                   help="photocull rank and the GUI's first scan as shares of the decode-only ceiling (issue 17)")
+    p.add_argument("--small", type=int, default=8, help="--speed: photos in the small folder")
+    p.add_argument("--repeats", type=int, default=2, help="--speed: passes (the best of each is kept)")
+    p.add_argument("--before", metavar="JSON", help="--speed: a saved speed report to show as 'before'")
     p.add_argument("--accelerator-batch", type=int, default=64)
     p.add_argument("--accelerator-repeats", type=int, default=20)
     p.add_argument("--model", help="model folder (default: embedded default, else the stand-in)")

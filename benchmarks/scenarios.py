@@ -259,21 +259,28 @@ def stages(a: dict, rss: PeakRSS) -> dict:
     so other processes on a shared machine inflate it far less than wall time). The sum over
     the stages of the pipeline, divided by the cores, bounds the end-to-end rate."""
     import io
+    import tempfile
 
     import numpy as np
     import torch
     from PIL import Image
 
+    from photocull.app.core.analysis import analyze_image, store_analyses
+    from photocull.app.core.cache import Cache
     from photocull.app.core.decode import load_image
+    from photocull.app.core.engine import decode_side
+    from photocull.app.core.scan import scan_folder
     from photocull.app.core.thumbs import THUMB_SIZE, encode_thumbnail, make_thumbnail
     from photocull.model import load_scorer
-    from photocull.model.onnx_backend import OnnxScorer
+    from photocull.model.onnx_backend import ONNX_FILE, OnnxScorer
 
-    paths = _photos(a["folder"])[: a["limit"]]
+    items = [it for it in scan_folder(a["folder"]) if it.ok][: a["limit"]]
+    paths = [it.path for it in items]
     t_m = load_scorer(a["model"], backend="torch", device="cpu")
-    onnx_path = load_scorer(a["model"], backend="onnx", device="cpu").path
-    o_m = OnnxScorer(onnx_path, "cpu", intra_op_threads=1)
-    size = t_m.image_size
+    default = load_scorer(a["model"], backend="onnx", device="cpu")
+    fp32_path = default.path.with_name(ONNX_FILE)
+    o_m = OnnxScorer(fp32_path, "cpu", intra_op_threads=1)
+    side = decode_side(default, thumb_size=THUMB_SIZE, analyze=True)  # the GUI's first scan decodes at this
 
     def per_image(fn, items) -> float:
         best = float("inf")
@@ -285,26 +292,46 @@ def stages(a: dict, rss: PeakRSS) -> dict:
         return 1000.0 * best / len(items)
 
     datas = [Path(p).read_bytes() for p in paths]
-    imgs = [load_image(p, min_side=size) for p in paths]
+    imgs = [load_image(p, min_side=side) for p in paths]
     x = np.stack([t_m.preprocess(im) for im in imgs])
-    out = {"images": len(paths), "decoded_size": list(imgs[0].size)}
+    out = {"images": len(paths), "decoded_size": list(imgs[0].size), "default_onnx": default.path.name}
     out["read_file_ms"] = per_image(lambda p: Path(p).read_bytes(), paths)
     out["full_decode_ms"] = per_image(lambda d: Image.open(io.BytesIO(d)).load(), datas)
-    out["draft_decode_ms"] = per_image(lambda p: load_image(p, min_side=size), paths)
+    out["draft_decode_ms"] = per_image(lambda p: load_image(p, min_side=side), paths)
     # the ceiling of any pipeline built on this decode: nothing but draft decodes on every core
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
         t0 = time.perf_counter()
-        list(pool.map(lambda p: load_image(p, min_side=size), paths * a["repeats"]))
+        list(pool.map(lambda p: load_image(p, min_side=side), paths * a["repeats"]))
         out["decode_only_all_cores_images_per_s"] = len(paths) * a["repeats"] / (time.perf_counter() - t0)
     out["preprocess_ms"] = per_image(t_m.preprocess, imgs)
     out["thumbnail_from_decode_ms"] = per_image(lambda im: encode_thumbnail(im, THUMB_SIZE), imgs)
     out["make_thumbnail_ms"] = per_image(lambda p: make_thumbnail(p, THUMB_SIZE), paths)
+    # reasons + burst hash + the EXIF read for the capture time, from the scoring decode
+    out["analysis_ms"] = per_image(lambda i: analyze_image(items[i], imgs[i]), range(len(items)))
+    analyses = [analyze_image(it, im) for it, im in zip(items, imgs)]
+    thumbs = [encode_thumbnail(im, THUMB_SIZE) for im in imgs]
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Cache(Path(tmp) / "stages.sqlite3")
+
+        def store(_):  # what the engine writes per batch, for the whole set at once
+            cache.put_scores([(it.path, it.size, it.mtime_ns, 50.0, "") for it in items], "stages")
+            cache.put_thumbnails([(it.path, it.size, it.mtime_ns, THUMB_SIZE, t) for it, t in zip(items, thumbs)])
+            store_analyses(cache, list(zip(items, analyses)))
+
+        out["cache_ms"] = per_image(store, [None]) / len(items)
+        cache.close()
     b = a["batch"]
     batches = [x[i:i + b] for i in range(0, len(x), b)]
     o_m.predict_batch(batches[0])
     out["onnx_1thread_ms"] = per_image(o_m.predict_batch, batches) * len(batches) / len(x)
+    if default.path != fp32_path:
+        q_m = OnnxScorer(default.path, "cpu", intra_op_threads=1)
+        q_m.predict_batch(batches[0])
+        out["onnx_default_1thread_ms"] = per_image(q_m.predict_batch, batches) * len(batches) / len(x)
+    else:
+        out["onnx_default_1thread_ms"] = out["onnx_1thread_ms"]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -313,10 +340,54 @@ def stages(a: dict, rss: PeakRSS) -> dict:
     finally:
         torch.set_num_threads(threads)
     pipeline = (out["draft_decode_ms"] + out["preprocess_ms"] + out["thumbnail_from_decode_ms"]
-                + out["onnx_1thread_ms"])
+                + out["onnx_default_1thread_ms"])
     out["pipeline_onnx_ms"] = pipeline
+    out["pipeline_app_ms"] = pipeline + out["analysis_ms"] + out["cache_ms"]
     out["bound_images_per_s"] = 1000.0 * (os.cpu_count() or 1) / pipeline
     return out
+
+
+def ceiling(a: dict, rss: PeakRSS) -> dict:
+    """The decode-only ceiling: Pillow DCT-draft decodes to >= ``side`` px of every photo of
+    ``folder`` on ``workers`` threads, nothing else (best of ``repeats`` passes)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    paths = _photos(a["folder"])
+    side = a["side"]
+
+    def draft(p):
+        with Image.open(p) as im:
+            im.draft("RGB", (side, side))
+            im.load()
+
+    best = float("inf")
+    with ThreadPoolExecutor(a["workers"]) as pool:
+        list(pool.map(draft, paths[: a["workers"]]))  # threads started, files in the page cache
+        for _ in range(a["repeats"]):
+            t0 = time.perf_counter()
+            list(pool.map(draft, paths))
+            best = min(best, time.perf_counter() - t0)
+    return {"images": len(paths), "wall_s": best, "images_per_s": len(paths) / best}
+
+
+def cli_rank(a: dict, rss: PeakRSS) -> dict:
+    """``photocull rank FOLDER --no-progress`` with its default settings, as a user runs it, on a
+    fresh cache folder (``cache_dir``): wall time of the whole command, start-up included."""
+    import resource
+    import subprocess
+
+    env = {**os.environ, "PHOTOCULL_CACHE_DIR": a["cache_dir"]}
+    t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run([sys.executable, "-m", "photocull.app.main", "rank", a["folder"], "--no-progress"],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall, cpu1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"photocull rank failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    # CPU time of the command (all its threads): what it costs the machine, however loaded it is
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    return {"images": len(_photos(a["folder"])), "wall_s": wall, "cpu_s": cpu}
 
 
 def gui_open(a: dict, rss: PeakRSS) -> dict:
@@ -376,7 +447,7 @@ def accelerator(a: dict, rss: PeakRSS) -> dict:
 
 
 SCENARIOS = {f.__name__: f for f in (photocull, inference, stages, brisque, laplacian, first_thumbnail,
-                                       reopen, gui_open, accelerator)}
+                                       reopen, gui_open, accelerator, ceiling, cli_rank)}
 
 
 def main(argv: list[str]) -> None:

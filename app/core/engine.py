@@ -101,7 +101,12 @@ class _Extras:
     analyze: Mapping[Path, dict | None] = field(default_factory=dict)
 
     def min_side(self, scorer: Scorer) -> int:
-        return max(scorer.image_size, self.thumb_size or 0, reasons.ANALYSIS_SIDE if self.analyze else 0)
+        return decode_side(scorer, self.thumb_size, bool(self.analyze))
+
+
+def decode_side(scorer: Scorer, thumb_size: int | None = None, analyze: bool = False) -> int:
+    """The short side the engine decodes photos to for ``scorer`` (and thumbnails, analysis)."""
+    return max(scorer.image_size, thumb_size or 0, reasons.ANALYSIS_SIDE if analyze else 0)
 
 
 def _prepare(item: PhotoItem, scorer: Scorer, extras: _Extras) -> _Prepared:
