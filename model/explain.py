@@ -1,8 +1,19 @@
-"""Heatmaps: which regions push the quality score down ("low") or up ("high").
+"""Heatmaps: which regions pull the photo down ("low") or hold its score up ("high").
 
-``heatmap(scorer, img, mode)`` is the one entry point: Grad-CAM for a torch ``IQAModel``,
-occlusion sensitivity (``photocull.model.occlusion``) for any other Scorer (ONNX Runtime). Importing this
-module does not import PyTorch. ``explainer_for(scorer, path)`` picks what to explain with.
+``heatmap(scorer, img, mode)`` is the one entry point. "low" (the "why is this photo weak" view of
+the CLI and the GUI) is :func:`low_map`: the mean of two maps, each in [0, 1],
+
+* the defect map (``photocull.model.defects.defect_map``): each region's worst MEASURED defect
+  (blur, noise, exposure, clipping, JPEG blocks) on the reasons' scale, calibrated on data and
+  independent of the weight file; and
+* a map of the MODEL: Grad-CAM for a torch ``IQAModel``, else the patch-wise quality map
+  (``photocull.model.patches.patch_map``, any Scorer, ONNX included);
+
+except where the defect map shows noise: there it is the defect map alone, because the model
+scores noisy regions as detailed and its maps point at the clean part (docs/EXPLANATIONS.md).
+"high": Grad-CAM for a torch ``IQAModel``, occlusion sensitivity (``photocull.model.occlusion``)
+for any other Scorer. ``heatmap_kind`` names the map for the UI. Importing this module does not
+import PyTorch. ``explainer_for(scorer, path)`` picks what to explain with.
 """
 from __future__ import annotations
 
@@ -12,8 +23,10 @@ import sys
 import numpy as np
 from PIL import Image
 
+from .defects import defect_map
 from .errors import ModelLoadError
 from .occlusion import occlusion_map
+from .patches import patch_map
 from .scoring import torch_available
 
 log = logging.getLogger(__name__)
@@ -46,9 +59,30 @@ def explainer_for(scorer, path=None, reuse: bool = True):
         return scorer
 
 
+def heatmap_kind(scorer=None, mode: str = "low") -> str:
+    """The name of the map ``heatmap(scorer, img, mode)`` makes, as the UI shows it; ``scorer``
+    None: the one the default explainer (``explainer_for``) gets where PyTorch is (not) installed."""
+    torch_model = torch_available() if scorer is None else is_torch_model(scorer)
+    if mode == "low":
+        return "Grad-CAM + defects" if torch_model else "patch scores + defects"
+    return "Grad-CAM" if torch_model else "occlusion map"
+
+
+def low_map(scorer, img: Image.Image) -> np.ndarray:
+    """The "low" heatmap, float32 (img.height, img.width) in [0, 1] (see the module docstring)."""
+    defects, shown = defect_map(img)
+    if "noise" in shown:
+        return defects
+    model = gradcam(scorer, img, "low") if is_torch_model(scorer) else patch_map(scorer, img)
+    return (0.5 * (defects + model)).astype(np.float32)
+
+
 def heatmap(scorer, img: Image.Image, mode: str = "low") -> np.ndarray:
-    """float32 (img.height, img.width) in [0, 1]: ``gradcam`` for a torch model, else
-    ``photocull.model.occlusion.occlusion_map`` (same meaning of ``mode``; all zero when nothing pushes)."""
+    """float32 (img.height, img.width) in [0, 1]. "low": :func:`low_map` (any scorer); "high":
+    ``gradcam`` for a torch model, else ``photocull.model.occlusion.occlusion_map`` (all zero when
+    nothing pushes)."""
+    if mode == "low":
+        return low_map(scorer, img)
     if is_torch_model(scorer):
         return gradcam(scorer, img, mode)
     return occlusion_map(scorer, img, mode)

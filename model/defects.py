@@ -1,0 +1,350 @@
+"""Photographic defects measured on a photo's pixels: the numbers behind the reasons and the defect map.
+
+Pure numpy/scipy (no model, no PyTorch), so the reasons (``photocull.app.core.reasons``) and the
+heatmap of every build (``photocull.model.explain.heatmap``) share one set of measures and ONE
+calibration table, :data:`CALIBRATION`, and neither depends on a trained weight file.
+
+Measures (:func:`measures`; luminance ``y`` of the photo reduced to :data:`ANALYSIS_SIDE` on the
+short side, except ``blockiness``, which needs the 8x8 JPEG grid and is taken at the resolution
+the photo was given in):
+
+``blur`` (missed focus)
+    Re-blur ratio (Crete-Roffet et al. 2007) in the photo's SHARPEST direction: the share of the
+    neighbour differences that survives an extra 9-pixel line blur, taken along 0/45/90/135 degrees.
+    A sharp photo loses most of its fine variation when re-blurred (~0.2), a defocused one barely
+    changes (-> 0.85). Normalised by the photo's own variation, so it does not depend on contrast.
+``motion`` (camera shake)
+    Spread of the same re-blur ratios over the 4 directions (max - min): a 1-D blur removes the
+    detail along one direction only, a defocus removes it along all of them.
+``noise`` (sigma in 8-bit units at mid-grey)
+    Median absolute response of Immerkaer's 3x3 Laplacian-difference mask (which cancels smooth
+    structure) over the flattest pixels (the lowest fifth of the gradient of a smoothed copy,
+    clipped tones left out), each divided by sqrt(local luminance / 0.5): sensor noise grows with
+    the square root of the signal, so the measure is the sigma the photo would have at mid-grey.
+``underexposed``
+    The 99.5th luminance percentile (0-1 sRGB): a well exposed photo puts its highlights near the
+    top of the range; a photo pulled down by exposure has no bright tone left.
+``overexposed``
+    Mean luminance (0-1 sRGB).
+``highlights_clipped`` / ``shadows_clipped``
+    Share of pixels with all three channels >= 250 / <= 6.
+``compression``
+    JPEG blockiness: the mean absolute step across pixel boundaries, per position modulo 8 (rows
+    and columns together), at the strongest position over the median of the 8 positions. A block
+    codec leaves a step at every 8th boundary (q 15: ~1.9), a photo has none (~1.03). At a
+    reduced scale the grid is gone, hence the photo's own resolution (a crop of it).
+
+Each measure becomes a 0-1 indicator by the piecewise-linear ramp of its :data:`CALIBRATION`
+row: ``clean`` -> 0, ``fire`` -> :data:`FIRE` (the reason is named), ``strong`` -> :data:`STRONG`
+(a strong spoil), continued at the same slope up to 1. The table was fit on the calibration half of
+the culling benchmark's scenes (``python -m benchmarks.explain --calibrate``, which prints it) and is
+evaluated on the other half (docs/EXPLANATIONS.md).
+
+:func:`defect_map`: the same measures on tiles of the photo (16 px at the analysis scale, 64 px
+at full resolution for the blockiness), each tile's worst indicator, smoothed: a map in the
+indicators' units (0.5 = as bad as a photo whose reason is named), so its colours mean the same on
+every photo and its legend can say so.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+__all__ = ["ANALYSIS_SIDE", "CALIBRATION", "FIRE", "MEASURES", "STRONG", "blockiness", "defect_map",
+           "indicators", "measures", "prepare", "ramp"]
+
+# the default model's input side: the engine's scoring decode then serves the analysis too
+ANALYSIS_SIDE = 448
+FIRE = 0.5  # an indicator at or above this names its reason
+STRONG = 0.75  # ... and at or above this the reason is "strong"
+BLOCK = 8  # the JPEG block side
+BLOCK_CROP = 1024  # blockiness is measured on at most this much of the photo's centre, per side
+
+# indicator -> (measure, clean, fire, strong): fit by `python -m benchmarks.explain --calibrate`
+# (calibration scenes: the even-numbered half of Kodak24 + CBSD68). clean > fire: lower is worse.
+CALIBRATION: dict[str, tuple[str, float, float, float]] = {
+    "blur": ("blur", 0.2041, 0.3437, 0.699),
+    "motion_blur": ("motion", 0.0301, 0.1739, 0.2461),
+    "noise": ("noise", 0.8068, 6.7319, 18.2762),
+    "underexposed": ("p995", 0.9693, 0.649, 0.3202),
+    "overexposed": ("mean_luma", 0.4132, 0.6771, 0.6811),
+    "highlights_clipped": ("highlights", 0.0, 0.1412, 0.2934),
+    "shadows_clipped": ("shadows", 0.0, 0.0162, 0.089),
+    "compression": ("blockiness", 1.0265, 1.3333, 2.1348),
+}
+MEASURES = tuple(dict.fromkeys(row[0] for row in CALIBRATION.values()))
+
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+# |Immerkaer response| of Gaussian noise sigma: sigma * 6 (the mask's norm); its median: * 0.6745
+_IMMERKAER_MEDIAN = 6 * 0.6745
+_DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1))  # (dy, dx) steps: 0, 45, 90, 135 degrees
+TILE = 16  # defect-map tile side at the analysis scale
+_MIN_DETAIL = 0.004  # mean neighbour difference (0-1) below which a tile has no blur evidence
+SHOWN_SHARE = 0.1  # the defect map shows a defect present on at least this share of the photo
+CLEAN_QUARTER = 0.25
+FAINT = 0.25  # half of FIRE: weaker local evidence is left out of the map
+
+
+def prepare(img: Image.Image) -> np.ndarray:
+    """RGB float32 (H, W, 3) in 0-1, reduced so the short side is at most ANALYSIS_SIDE."""
+    img = img.convert("RGB")
+    short = min(img.size)
+    if short > ANALYSIS_SIDE:
+        scale = ANALYSIS_SIDE / short
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return np.asarray(img, np.float32) * np.float32(1 / 255)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(rgb, np.float32) @ _LUMA
+
+
+def ramp(value: float | np.ndarray, row: tuple[str, float, float, float]) -> np.ndarray:
+    """0-1 indicator of a raw measure by its CALIBRATION row (see the module docstring)."""
+    _, clean, fire, strong = row
+    sign = 1.0 if fire >= clean else -1.0  # measure the distance from clean in the bad direction
+    v, f, s = (sign * (np.asarray(value, np.float64) - clean), sign * (fire - clean), sign * (strong - clean))
+    out = np.where(v < f, FIRE * v / f, FIRE + (STRONG - FIRE) * (v - f) / max(s - f, 1e-9))
+    return np.clip(out, 0.0, 1.0)
+
+
+# ------------------------------------------------------------------ sharpness (re-blur ratios)
+
+def _line_mean(y: np.ndarray, n: int, dy: int, dx: int) -> np.ndarray:
+    """Mean over an ``n``-pixel line through each pixel along the step (dy, dx); edges replicated."""
+    r = n // 2
+    p = np.pad(y, r, mode="edge")
+    h, w = y.shape
+    acc = np.zeros_like(y)
+    for t in range(-r, r + 1):
+        acc += p[r + t * dy:r + t * dy + h, r + t * dx:r + t * dx + w]
+    return acc / (2 * r + 1)
+
+
+def _step_diff(z: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """|z(p + step) - z(p)| on the (H, W) grid (0 where the step leaves the image)."""
+    h, w = z.shape
+    out = np.zeros_like(z)
+    out[:h - dy, max(-dx, 0):w - max(dx, 0)] = np.abs(
+        z[dy:, max(dx, 0):w + min(dx, 0)] - z[:h - dy, max(-dx, 0):w - max(dx, 0)])
+    return out
+
+
+def _reblur_parts(y: np.ndarray, n: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """Per direction (4, H, W): the neighbour differences and the part of them an n-pixel line
+    blur removes."""
+    d0, lost = [], []
+    for dy, dx in _DIRECTIONS:
+        a = _step_diff(y, dy, dx)
+        d0.append(a)
+        lost.append(np.maximum(0.0, a - _step_diff(_line_mean(y, n, dy, dx), dy, dx)))
+    return np.stack(d0), np.stack(lost)
+
+
+def _ratios(d0: np.ndarray, lost: np.ndarray, axes) -> np.ndarray:
+    """Re-blur ratio (kept share) per direction, summed over ``axes``; no detail: 0 (no evidence)."""
+    total = d0.sum(axis=axes)
+    return np.where(total > 1e-6, 1.0 - lost.sum(axis=axes) / np.maximum(total, 1e-6), 0.0)
+
+
+# ------------------------------------------------------------------ noise
+
+def _noise_parts(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel: the luminance-normalised |Immerkaer response| in sigma units, the gradient of a
+    smoothed copy (flat pixels have a low one) and the mask of usable pixels (interior, not clipped)."""
+    r = np.abs(ndimage.convolve(y, _IMMERKAER, mode="reflect")) * (255 / _IMMERKAER_MEDIAN)
+    smooth = ndimage.gaussian_filter(y, 2.0)
+    grad = ndimage.gaussian_gradient_magnitude(smooth, 1.0)
+    usable = (smooth > 0.03) & (smooth < 0.97)  # clipped tones carry no noise
+    usable[[0, -1], :] = usable[:, [0, -1]] = False
+    return r / np.sqrt(np.clip(smooth, 0.03, 1.0) / 0.5), grad, usable
+
+
+# ------------------------------------------------------------------ compression
+
+def _native_luma(img: Image.Image) -> np.ndarray:
+    """Luminance (0-255) of the centre of ``img`` at its own resolution, cropped on the 8x8 grid."""
+    w, h = img.size
+    cw, ch = min(w, BLOCK_CROP), min(h, BLOCK_CROP)
+    x0, y0 = (w - cw) // 2 // BLOCK * BLOCK, (h - ch) // 2 // BLOCK * BLOCK
+    return np.asarray(img.convert("L").crop((x0, y0, x0 + cw, y0 + ch)), np.float32)
+
+
+def _block_profile(y: np.ndarray) -> np.ndarray:
+    """(H, W) |step| to the right and downwards, and per pixel its phase modulo 8 (rows+columns)."""
+    dx = np.abs(np.diff(y, axis=1))[:-1, :]
+    dy = np.abs(np.diff(y, axis=0))[:, :-1]
+    return dx, dy
+
+
+def blockiness(y: np.ndarray) -> float:
+    """JPEG blockiness of a luminance array at its own resolution (see the module docstring)."""
+    if min(y.shape) < 2 * BLOCK + 1:
+        return 1.0
+    dx, dy = _block_profile(y)
+    cols = dx.mean(axis=0)
+    rows = dy.mean(axis=1)
+    phases = np.array([cols[p::BLOCK].mean() + rows[p::BLOCK].mean() for p in range(BLOCK)])
+    med = float(np.median(phases))
+    return float(phases.max() / med) if med > 1e-6 else 1.0
+
+
+# ------------------------------------------------------------------ the photo's measures
+
+def measures_clipping(rgb: np.ndarray) -> dict[str, float]:
+    """Shares of pixels with all channels >= 250 ("highlights") / <= 6 ("shadows")."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    # channel-wise min/max: a reduction over the short last axis is ~20x slower in numpy
+    return {"highlights": float(np.mean(np.minimum(np.minimum(r, g), b) >= 250 / 255)),
+            "shadows": float(np.mean(np.maximum(np.maximum(r, g), b) <= 6 / 255))}
+
+
+def measures(rgb: np.ndarray, native: np.ndarray | None = None) -> dict[str, float]:
+    """Raw measures of :data:`MEASURES` from the array of :func:`prepare` and, for the blockiness,
+    ``native``: the luminance at the photo's own resolution (None: ``rgb``'s)."""
+    y = luma(rgb)
+    if min(y.shape) >= 8:
+        ratios = _ratios(*_reblur_parts(y), axes=(1, 2))
+        resid, grad, usable = _noise_parts(y)
+        flat = usable & (grad <= np.percentile(grad[usable], 20)) if usable.any() else usable
+        noise = float(np.median(resid[flat])) if flat.any() else 0.0
+    else:  # too small to judge detail
+        ratios, noise = np.zeros(4), 0.0
+    return {
+        **measures_clipping(rgb),
+        "blur": float(ratios.min()),
+        "motion": float(ratios.max() - ratios.min()),
+        "noise": noise,
+        "p995": float(np.percentile(y, 99.5)),
+        "mean_luma": float(y.mean()),
+        "blockiness": blockiness(native if native is not None else y * 255),
+    }
+
+
+def indicators(m: dict[str, float]) -> dict[str, float]:
+    """The 0-1 indicator of every CALIBRATION row from raw measures."""
+    return {key: round(float(ramp(m[row[0]], row)), 4) for key, row in CALIBRATION.items()}
+
+
+def analyze(img: Image.Image) -> dict[str, float]:
+    """Raw measures of a photo (any size; reduced here, blockiness on its own pixels)."""
+    return measures(prepare(img), _native_luma(img))
+
+
+# ------------------------------------------------------------------ the defect map
+
+def _tiles(a: np.ndarray, t: int) -> np.ndarray:
+    """(..., H, W) -> (..., H//t, W//t, t*t): the full t x t tiles of the last two axes."""
+    h, w = a.shape[-2] // t * t, a.shape[-1] // t * t
+    a = a[..., :h, :w].reshape(*a.shape[:-2], h // t, t, w // t, t)
+    return np.moveaxis(a, -3, -2).reshape(*a.shape[:-4], h // t, w // t, t * t)
+
+
+def _tile_maps(rgb: np.ndarray) -> np.ndarray:
+    """(4, H//TILE, W//TILE): per tile, the blur, noise, darkness and clipping indicators."""
+    y = luma(rgb)
+    d0, lost = _reblur_parts(y)
+    td, tl = _tiles(d0, TILE), _tiles(lost, TILE)
+    ratios = _ratios(td, tl, axes=-1)  # (4, th, tw)
+    textured = td.mean(axis=(0, -1)) >= _MIN_DETAIL
+    # a tile's sharpest direction: blurred by a defocus and, less, by a shake (a tile's direction
+    # spread follows its own structure too much to read motion from it)
+    sharp = np.where(textured, ramp(ratios.min(axis=0), CALIBRATION["blur"]), 0.0)
+    # noise: on each tile's own flattest fifth (a global choice of flat pixels would avoid the noisy
+    # regions, whose noise raises their gradient)
+    resid, grad, usable = (_tiles(a, TILE) for a in _noise_parts(y))
+    grad = np.where(usable, grad, np.inf)
+    enough = usable.sum(axis=-1) >= TILE  # a tile needs some usable pixels to read its noise on
+    order = np.argsort(grad, axis=-1)[..., :TILE * TILE // 5]
+    med = np.median(np.take_along_axis(resid, order, axis=-1), axis=-1)
+    noise = np.where(enough, ramp(med, CALIBRATION["noise"]), 0.0)
+    # exposure belongs to the photo, not to a tile (a tile of shadow is dark in any photo): a tile
+    # reads as the photo would if all of it were as much darker than its median tile
+    bright = np.percentile(_tiles(y, TILE), 99.5, axis=-1)
+    row = CALIBRATION["underexposed"]
+    # ... over a wide neighbourhood: a dark patch of shadow is no exposure error, a dark region is
+    dark = ndimage.uniform_filter(ramp(row[1] * bright / max(float(np.median(bright)), 1e-3), row), 5,
+                                  mode="nearest")
+    # clipping only where the photo has it (its reason is named): a patch of clipped sky is
+    # fully clipped, whether or not the photo as a whole loses much to it
+    m = measures_clipping(rgb)
+    lo, hi = _tiles(rgb.min(axis=-1), TILE), _tiles(rgb.max(axis=-1), TILE)
+    clipped = np.zeros_like(sharp)
+    for key, tile_share in (("highlights_clipped", (lo >= 250 / 255).mean(axis=-1)),
+                            ("shadows_clipped", (hi <= 6 / 255).mean(axis=-1))):
+        row = CALIBRATION[key]
+        if ramp(m[row[0]], row) >= FIRE:
+            clipped = np.maximum(clipped, ramp(tile_share, row))
+    return np.stack([sharp, noise, dark, clipped])
+
+
+def _block_map(native: np.ndarray, t: int = 8 * BLOCK) -> np.ndarray:
+    """(H//t, W//t) compression indicator per t x t tile of the native luminance."""
+    dx, dy = _block_profile(native)
+    tx, ty = _tiles(dx, t), _tiles(dy, t)  # (th, tw, t*t); a tile starts on the grid
+    col = np.arange(t * t) % t  # position of each tile pixel along x (and along y: // t)
+    phases = np.stack([tx[..., col % BLOCK == p].mean(-1) + ty[..., (np.arange(t * t) // t) % BLOCK == p].mean(-1)
+                       for p in range(BLOCK)], -1)
+    med = np.median(phases, axis=-1)
+    ratio = np.where(med > 0.5, phases.max(axis=-1) / np.maximum(med, 1e-6), 1.0)  # flat tiles: no evidence
+    return ramp(ratio, CALIBRATION["compression"])
+
+
+def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(Image.fromarray(np.asarray(a, np.float32)).resize(size, Image.Resampling.BILINEAR))
+
+
+def _shown(layer: np.ndarray) -> bool:
+    """Whether a defect is shown: it reaches FIRE on at least SHOWN_SHARE of the tiles (a clean
+    region's background level of an absent defect must not colour the photo)."""
+    return layer.size > 0 and float(np.quantile(layer, 1.0 - SHOWN_SHARE)) >= FIRE
+
+
+def _above_clean(layer: np.ndarray) -> np.ndarray:
+    """A shown layer less the level of the photo's cleanest quarter, but never by more than FIRE:
+    where a defect covers part of the photo the rest goes cold; where it covers all of it, the map
+    keeps what lies above the reason's threshold. Under FAINT a region counts as clean."""
+    out = np.maximum(0.0, layer - min(float(np.quantile(layer, CLEAN_QUARTER)), FIRE))
+    return np.where(out >= FAINT, out, 0.0)
+
+
+LAYERS = ("blur", "noise", "exposure", "clipping", "compression")  # the defect map's layers
+
+
+def defect_map(img: Image.Image) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The defect map of ``img`` and the :data:`LAYERS` it shows.
+
+    The map: float32 (img.height, img.width) in [0, 1], each region's worst defect indicator (same
+    units as the reasons: 0.5 = as bad as a photo whose reason is named, 0.75 = a strong spoil),
+    over the defects present on at least SHOWN_SHARE of the photo; all zero when none is."""
+    rgb = prepare(img)
+    h, w = rgb.shape[:2]
+    heat = np.zeros((h, w), np.float32)
+    if min(h, w) < 2 * TILE:
+        return np.zeros((img.height, img.width), np.float32), ()
+    shown = []
+    covered = (w // TILE * TILE, h // TILE * TILE)  # the part of rgb the tiles cover
+    for name, layer in zip(LAYERS, _tile_maps(rgb)):
+        if _shown(layer):
+            shown.append(name)
+            heat[:covered[1], :covered[0]] = np.maximum(heat[:covered[1], :covered[0]],
+                                                        _resize(_above_clean(layer), covered))
+    native = _native_luma(img)
+    if min(native.shape) >= 8 * BLOCK:
+        blocks = _block_map(native)
+        if _shown(blocks):
+            shown.append("compression")
+            blocks = _above_clean(blocks)
+            # the native crop's place in the analysis-scale array
+            sx, sy = w / img.width, h / img.height
+            x0, y0 = ((img.width - min(img.width, BLOCK_CROP)) // 2 // BLOCK * BLOCK,
+                      (img.height - min(img.height, BLOCK_CROP)) // 2 // BLOCK * BLOCK)
+            bw, bh = blocks.shape[1] * 8 * BLOCK, blocks.shape[0] * 8 * BLOCK
+            c0, r0 = round(x0 * sx), round(y0 * sy)
+            c1, r1 = min(w, max(c0 + 1, round((x0 + bw) * sx))), min(h, max(r0 + 1, round((y0 + bh) * sy)))
+            heat[r0:r1, c0:c1] = np.maximum(heat[r0:r1, c0:c1], _resize(blocks, (c1 - c0, r1 - r0)))
+    heat = ndimage.gaussian_filter(heat, TILE / 2)
+    return np.clip(_resize(heat, img.size), 0.0, 1.0).astype(np.float32), tuple(shown)
