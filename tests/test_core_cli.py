@@ -71,14 +71,14 @@ def test_rank_table_csv_json(folder, fake_model, tmp_path, capsys):
     with open(tmp_path / "r.csv", newline="") as fh:
         rows = list(csv.reader(fh))
     assert rows[0] == ["path", "score", "rank", "status", "error", "reasons"]  # mandated columns first
-    assert rows[1] == [str(folder / "bright.jpg"), "90.2", "1", "ok", "", "overexposed"]
+    assert rows[1] == [str(folder / "bright.jpg"), "90.2", "1", "ok", "", "overexposed (strong)"]
     assert [r[2] for r in rows[1:]] == ["1", "2", "3", ""]
     assert rows[4][:4] == [str(folder / "cut.jpg"), "", "", "error"] and rows[4][4]
 
     data = json.loads((tmp_path / "r.json").read_text())
     assert [list(d)[:5] for d in data] == [["path", "score", "rank", "status", "error"]] * 4
     assert data[0] == {"path": str(folder / "bright.jpg"), "score": 90.2, "rank": 1, "status": "ok", "error": "",
-                       "reasons": ["overexposed"]}
+                       "reasons": [{"reason": "overexposed", "severity": "strong", "indicator": 1.0}]}
     assert data[3]["reasons"] == []
     assert data[3]["score"] is None and data[3]["rank"] is None and data[3]["status"] == "error"
     assert not list(tmp_path.glob(".r.csv*.tmp"))  # atomic write left no temp file

@@ -1,10 +1,13 @@
-"""Reason indicators against the synthetic distortions of their type (Kodak originals, real data).
+"""Reasons against the issue-12 spoils (training/spoils.py) on real Kodak crops, and their severity.
 
-Calibration documented in app/core/reasons.py; this re-checks it: for each indicator and each
-distortion of its type, on several Kodak images, the clean original does not fire, level 5 is well
-above level 1 and above the clean image, and level 5 fires on (nearly) every image.
+The calibration itself is fit and evaluated by ``python -m benchmarks.explain`` (docs/EXPLANATIONS.md);
+this re-checks it on a small fixture: three Kodak crops, each spoil at its mild (middle of the mild
+range) and strong level. Every strong spoil must be named on every crop, every mild one on at least
+two of the three, and the originals stay clean. Mild over-exposure (+1.35 EV) is the documented weak
+spot (0.52 named in the benchmark, none of these three crops): there only its indicator must rise.
 """
 
+import io
 from functools import cache
 
 import numpy as np
@@ -12,31 +15,16 @@ import pytest
 from PIL import Image
 
 from photocull.app.core import reasons
-from photocull.training.distortions import apply
+from photocull.training.spoils import SPOILS, spoil
 
 from fakes import kodak
 
-IMAGES = ("kodim01", "kodim05", "kodim13")
-
-# indicator -> distortions that should raise it
-CASES = [
-    ("blur", "gaussian_blur"),
-    ("blur", "lens_blur"),
-    ("motion_blur", "motion_blur"),
-    ("noise", "white_noise"),
-    ("noise", "sensor_noise"),
-    ("underexposed", "underexposure"),
-    ("underexposed", "darken"),
-    ("overexposed", "overexposure"),
-    ("overexposed", "brighten"),
-    ("highlights_clipped", "overexposure"),
-    ("shadows_clipped", "darken"),
-]
-# The motion-blur indicator depends on the angle of the blur relative to the photo's own dominant
-# structure (kodim01 crop, blur at 115 degrees (seed 7): level 5 reaches only 0.13, other angles
-# 0.6-1.0), so it is held to a smaller margin and must fire on 2 of the 3 images.
-MARGIN = {"motion_blur": 0.1}
-MIN_FIRED = {"motion_blur": len(IMAGES) - 1}
+IMAGES = ("kodim03", "kodim05", "kodim14")
+NAMES = {"overexposure": {"overexposed", "highlights clipped"}, "underexposure": {"underexposed", "shadows clipped"},
+         "noise": {"noisy"}, "defocus": {"blurry"}, "motion": {"motion blur"}, "jpeg": {"compression artefacts"}}
+MILD_MIN = {"overexposure": 0}  # of the 3 crops
+KEY = {"overexposure": "overexposed", "underexposure": "underexposed", "noise": "noise", "defocus": "blur",
+       "motion": "motion_blur", "jpeg": "compression"}
 
 
 @cache
@@ -48,42 +36,66 @@ def original(name: str) -> Image.Image:
 
 
 @cache
-def indicators(name: str, distortion: str | None, level: int) -> dict:
+def indicators(name: str, kind: str | None, level: str) -> dict:
     img = original(name)
-    if distortion is not None:
-        img = apply(distortion, img, level, seed=7)
+    if kind is not None:
+        sp = SPOILS[kind]
+        img = spoil(kind, img, sp.strong if level == "strong" else float(np.mean(sp.mild)), seed=3)
     return reasons.analyze(img)
 
 
+def named(name: str, kind: str | None, level: str) -> list[str]:
+    return reasons.labels(indicators(name, kind, level))
+
+
 @pytest.mark.parametrize("name", IMAGES)
-def test_clean_originals_fire_nothing(name):
-    ind = indicators(name, None, 0)
+def test_clean_originals_name_nothing(name):
+    ind = indicators(name, None, "")
     assert set(ind) == set(reasons.INDICATORS)
     assert all(0.0 <= v <= 1.0 for v in ind.values())
-    assert reasons.labels(ind) == [], ind
+    assert named(name, None, "") == [], ind
 
 
-@pytest.mark.parametrize("key,distortion", CASES)
-def test_indicator_rises_with_its_distortion(key, distortion):
-    fired = 0
-    for name in IMAGES:
-        clean = indicators(name, None, 0)[key]
-        l1, l3, l5 = (indicators(name, distortion, lv)[key] for lv in (1, 3, 5))
-        assert clean < reasons.FIRE
-        assert l5 > clean + MARGIN.get(key, 0.3), (name, clean, l1, l3, l5)
-        assert l5 >= l1 + MARGIN.get(key, 0.3), (name, clean, l1, l3, l5)
-        assert l1 <= l3 + 0.05 and l3 <= l5 + 0.05, (name, l1, l3, l5)  # monotonic (small slack)
-        fired += l5 >= reasons.FIRE
-        if l5 >= reasons.FIRE:
-            assert reasons.LABELS[key] in reasons.labels(indicators(name, distortion, 5))
-    assert fired >= len(IMAGES) - 1, f"{key} fired on level 5 of {distortion} for {fired}/{len(IMAGES)}"
+@pytest.mark.parametrize("kind", list(SPOILS))
+def test_spoils_are_named(kind):
+    strong = [bool(NAMES[kind] & set(named(n, kind, "strong"))) for n in IMAGES]
+    mild = [bool(NAMES[kind] & set(named(n, kind, "mild"))) for n in IMAGES]
+    assert all(strong), (kind, [named(n, kind, "strong") for n in IMAGES])
+    assert sum(mild) >= MILD_MIN.get(kind, 2), (kind, [named(n, kind, "mild") for n in IMAGES])
+    for n in IMAGES:  # and the indicator of the spoil rises from the original to the mild take
+        assert indicators(n, kind, "mild")[KEY[kind]] > indicators(n, None, "")[KEY[kind]], (kind, n)
 
 
-def test_labels_order_and_threshold():
+def test_severity_grows_with_the_spoil():
+    strongs = []
+    for kind in ("noise", "defocus", "jpeg", "underexposure", "motion"):
+        mild, strong = indicators("kodim05", kind, "mild")[KEY[kind]], indicators("kodim05", kind, "strong")[KEY[kind]]
+        assert reasons.FIRE <= mild < strong, (kind, mild, strong)
+        strongs.append(strong)
+    # the mild/strong boundary of the table lies between the levels: most strong takes pass it
+    assert np.mean([reasons.severity_word(v) == "strong" for v in strongs]) >= 0.6, strongs
+
+
+def test_compression_is_read_at_the_photos_own_resolution():
+    """A q 15 JPEG shows its 8x8 grid at full size; the same photo reduced below 448 px does not."""
+    buf = io.BytesIO()
+    original("kodim14").save(buf, "JPEG", quality=15)
+    jpeg = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    assert "compression artefacts" in reasons.labels(reasons.analyze(jpeg))
+    reduced = jpeg.resize((341, 256), Image.Resampling.BILINEAR)
+    assert reasons.analyze(reduced)["compression"] < reasons.analyze(jpeg)["compression"]
+
+
+def test_findings_order_severity_and_text():
     ind = dict.fromkeys(reasons.INDICATORS, 0.0)
-    ind.update(noise=0.7, blur=0.5, shadows_clipped=0.49)
+    ind.update(noise=0.9, blur=0.5, shadows_clipped=0.49)
     assert reasons.labels(ind) == ["blurry", "noisy"]
-    assert reasons.labels(None) == []
+    assert reasons.findings(ind) == [("blurry", 0.5, "mild"), ("noisy", 0.9, "strong")]
+    assert reasons.describe(ind) == "blurry (mild); noisy (strong)"
+    assert reasons.as_records(reasons.findings(ind))[1] == {"reason": "noisy", "severity": "strong", "indicator": 0.9}
+    ind.update(motion_blur=0.6)  # a shake is named instead of "blurry", not as well
+    assert reasons.labels(ind) == ["motion blur", "noisy"]
+    assert reasons.labels(None) == [] and reasons.describe({}) == ""
 
 
 def test_prepare_reduces_large_images_and_handles_tiny_ones():
@@ -91,4 +103,4 @@ def test_prepare_reduces_large_images_and_handles_tiny_ones():
     assert reasons.prepare(big).shape == (reasons.ANALYSIS_SIDE, 2 * reasons.ANALYSIS_SIDE, 3)
     tiny = Image.fromarray(np.zeros((4, 5, 3), np.uint8))
     ind = reasons.analyze(tiny)
-    assert ind["underexposed"] == 1.0 and ind["shadows_clipped"] == 1.0
+    assert ind["underexposed"] >= reasons.STRONG and ind["shadows_clipped"] >= reasons.STRONG

@@ -50,6 +50,11 @@ class Analysis:
     def labels(self) -> list[str]:
         return reasons.labels(self.indicators)
 
+    @property
+    def findings(self) -> list[reasons.Finding]:
+        """The reasons named, each with its indicator and severity (:func:`reasons.findings`)."""
+        return reasons.findings(self.indicators)
+
     def to_dict(self) -> dict:
         """What the cache stores (:meth:`photocull.app.core.cache.Cache.put_analyses`)."""
         return {"indicators": self.indicators, "hash": self.hash, "taken": self.taken, "error": self.error}
@@ -142,6 +147,7 @@ def burst_groups(analyses: Iterable[Analysis], scores: dict[Path, float | None],
 
 
 def describe(a: Analysis | None) -> str:
-    """The labels as one export field: ``"blurry; noisy"`` (empty when none fire)."""
-    return "; ".join(a.labels) if a is not None else ""
+    """The reasons with their severity as one export field: ``"blurry (mild); noisy (strong)"``
+    (empty when none fire)."""
+    return reasons.describe(a.indicators) if a is not None else ""
 

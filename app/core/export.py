@@ -8,8 +8,10 @@
   when there is none, one decimal otherwise).
 * :func:`write_json` -> a JSON array of ``{"path", "score", "decision",
   "reason"}`` objects (score ``null`` when there is none).
-* Given ``reasons`` (path -> labels such as ``"blurry"``), both get a last
-  ``reasons`` column: labels joined by ``"; "`` in CSV, a list in JSON.
+* Given ``reasons`` (path -> the :func:`photocull.app.core.reasons.findings` of its analysis:
+  (label, indicator, severity) such as ``("blurry", 0.62, "mild")``), both get a last ``reasons``
+  column: ``"blurry (mild); noisy (strong)"`` in CSV, a list of ``{"reason", "severity",
+  "indicator"}`` objects in JSON (:func:`photocull.app.core.reasons.as_records`).
 
 ``decision`` is the verdict: ``keep``, ``reject`` or ``needs review``.
 Paths whose names are not valid UTF-8 are written with ``\\xNN`` escapes
@@ -28,6 +30,7 @@ from pathlib import Path
 from photocull.model.fileio import atomic_write_text
 
 from .decisions import KEEP, REJECT, REVIEW, CullResult
+from .reasons import Finding, as_records, as_text
 from .scan import display_path
 
 __all__ = ["LIST_NAMES", "rows", "write_lists", "write_csv", "write_json"]
@@ -39,9 +42,10 @@ def _abs(path: Path) -> str:
     return display_path(os.path.abspath(path))
 
 
-def rows(results: Iterable[CullResult], reasons: dict[Path, list[str]] | None = None) -> list[dict]:
+def rows(results: Iterable[CullResult], reasons: dict[Path, list[Finding]] | None = None) -> list[dict]:
     """One plain dict per result: path (absolute), score (1 decimal or None), decision, reason
-    and, when ``reasons`` (path -> labels of :mod:`photocull.app.core.reasons`) is given, ``reasons``."""
+    and, when ``reasons`` (path -> findings of :mod:`photocull.app.core.reasons`) is given,
+    ``reasons`` (the JSON records)."""
     out = []
     for r in results:
         row = {
@@ -51,7 +55,7 @@ def rows(results: Iterable[CullResult], reasons: dict[Path, list[str]] | None = 
             "reason": r.reason,
         }
         if reasons is not None:
-            row["reasons"] = list(reasons.get(Path(r.path), []))
+            row["reasons"] = as_records(reasons.get(Path(r.path), []))
         out.append(row)
     return out
 
@@ -71,13 +75,13 @@ def write_lists(results: Iterable[CullResult], out_dir: str | os.PathLike) -> di
 
 
 def write_csv(results: Iterable[CullResult], path: str | os.PathLike,
-              reasons: dict[Path, list[str]] | None = None) -> Path:
+              reasons: dict[Path, list[Finding]] | None = None) -> Path:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["path", "score", "decision", "reason"] + (["reasons"] if reasons is not None else []))
     for row in rows(results, reasons):
         score = "" if row["score"] is None else f"{row['score']:.1f}"
-        extra = ["; ".join(row["reasons"])] if reasons is not None else []
+        extra = [as_text(row["reasons"])] if reasons is not None else []
         writer.writerow([row["path"], score, row["decision"], row["reason"]] + extra)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +89,7 @@ def write_csv(results: Iterable[CullResult], path: str | os.PathLike,
 
 
 def write_json(results: Iterable[CullResult], path: str | os.PathLike,
-               reasons: dict[Path, list[str]] | None = None) -> Path:
+               reasons: dict[Path, list[Finding]] | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(path, json.dumps(rows(results, reasons), indent=2, ensure_ascii=False) + "\n")

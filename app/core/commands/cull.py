@@ -187,7 +187,7 @@ def _cull(args, folder: Path, cache: Cache | None) -> int:
     if args.lists is not None:
         written = export.write_lists(results, args.lists or folder)
         print("lists: " + ", ".join(display_path(p) for p in written.values()))
-    reasons = {p: a.labels for p, a in analyses.items()} if args.reasons else None
+    reasons = {p: a.findings for p, a in analyses.items()} if args.reasons else None
     if args.csv:
         print(f"csv: {display_path(export.write_csv(results, args.csv, reasons))}")
     if args.json:

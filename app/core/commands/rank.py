@@ -7,9 +7,11 @@ reason). ``--top N`` limits the table (and ``--heatmaps``) to the N best;
 
 * CSV columns ``path,score,rank,status,error,reasons`` (absolute path; score
   with one decimal, empty when it failed; rank empty when it failed; reasons:
-  the defects found, e.g. ``blurry; noisy``, see ``app/core/reasons.py``);
+  the defects found with their severity, e.g. ``blurry (mild); noisy (strong)``, see
+  ``app/core/reasons.py``);
 * JSON: an array of ``{"path", "score", "rank", "status", "error", "reasons"}``
-  objects (``null`` score/rank when it failed; reasons a list of labels).
+  objects (``null`` score/rank when it failed; reasons a list of ``{"reason", "severity",
+  "indicator"}`` objects).
   ``--no-reasons`` leaves the reasons column out (no second decode).
 
 Exit status: 0 when at least one photo was scored, 1 when none could be
@@ -39,6 +41,7 @@ from photocull.app.core.commands.common import (
     scan_photos,
 )
 from photocull.app.core.engine import ScoreResult
+from photocull.app.core.reasons import Finding, as_records, as_text
 from photocull.app.core.scan import display_path
 from photocull.model.fileio import atomic_write_bytes, atomic_write_text
 
@@ -74,8 +77,8 @@ def register(subparsers) -> None:
     out.add_argument("--no-reasons", dest="reasons", action="store_false",
                      help="leave the reasons column (blurry, noisy, ...) out of --csv/--json")
     out.add_argument("--heatmaps", type=Path, metavar="DIR",
-                     help="write heatmap overlays (PNG) of the listed photos into DIR: Grad-CAM when "
-                          "PyTorch and the model's torch weights are there, else occlusion sensitivity")
+                     help="write heatmap overlays (PNG) of the listed photos into DIR: the defect map "
+                          "(low), or Grad-CAM / occlusion sensitivity (high)")
     out.add_argument("--heatmap-mode", choices=("low", "high"), default="low",
                      help="highlight what lowers (low, default) or raises (high) the score")
     p.set_defaults(func=run)
@@ -85,23 +88,23 @@ def _score_text(score: float | None) -> str:
     return "" if score is None else f"{score:.1f}"
 
 
-def _write_csv(rows: list[RankedRow], path: Path, reasons: dict[Path, list[str]] | None) -> None:
+def _write_csv(rows: list[RankedRow], path: Path, reasons: dict[Path, list[Finding]] | None) -> None:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["path", "score", "rank", "status", "error"] + (["reasons"] if reasons is not None else []))
     for r in rows:
-        extra = ["; ".join(reasons.get(r.path, []))] if reasons is not None else []
+        extra = [as_text(as_records(reasons.get(r.path, [])))] if reasons is not None else []
         writer.writerow([display_path(r.path), _score_text(r.score), "" if r.rank is None else r.rank,
                          r.status, r.error] + extra)
     atomic_write_text(path, buf.getvalue())
 
 
-def _write_json(rows: list[RankedRow], path: Path, reasons: dict[Path, list[str]] | None) -> None:
+def _write_json(rows: list[RankedRow], path: Path, reasons: dict[Path, list[Finding]] | None) -> None:
     data = [{"path": display_path(r.path), "score": None if r.score is None else round(r.score, 1),
              "rank": r.rank, "status": r.status, "error": r.error} for r in rows]
     if reasons is not None:
         for d, r in zip(data, rows):
-            d["reasons"] = list(reasons.get(r.path, []))
+            d["reasons"] = as_records(reasons.get(r.path, []))
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
@@ -164,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         _print_table(rows, root, args.top)
         reasons = None
         if want_reasons:
-            reasons = {p: a.labels for p, a in run_analysis(args, items, cache).items()}
+            reasons = {p: a.findings for p, a in run_analysis(args, items, cache).items()}
     if args.csv is not None:
         _write_csv(rows, args.csv, reasons)
     if args.json is not None:
