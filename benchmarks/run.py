@@ -529,8 +529,8 @@ def stage_table(st: dict, cores: int, before: dict | None = None) -> str:
         return fmt.format(d[key]) if d and d.get(key) is not None else "—"
 
     cols = (before, st) if before else (st,)
-    head = "| before | after |" if before else "|"
-    lines = [f"| stage (24 MP JPEG) | CPU ms per image {head}", "|---|" + "---|" * len(cols)]
+    head = "CPU ms per image, before | after |" if before else "CPU ms per image |"
+    lines = [f"| stage (24 MP JPEG) | {head}", "|---|" + "---|" * len(cols)]
     lines += [f"| {label} | " + " | ".join(cell(d, key) for d in cols) + " |"
               for key, label in STAGES if any(key in d for d in cols)]
     lines.append(f"| → bound on {cores} cores, perfect overlap (images/s) | "
