@@ -125,3 +125,15 @@ def test_the_next_heatmap_is_computed_ahead_unless_the_photographer_moved_on(qtb
         go_on.set()
         registry.shutdown()
         qtbot.wait(50)  # the threads' deferred deletes, while the registry that owns them is alive
+
+
+def test_the_first_heatmap_is_ready_before_the_loupe_opens(qtbot, make_window, env):
+    tmp_path, _ = env
+    make_photos(tmp_path / "shoot", broken=False)
+    w = make_window()
+    open_and_wait(qtbot, w, tmp_path / "shoot")  # scoring done: the current photo is readied
+    first = w.current_entry()
+    qtbot.waitUntil(lambda: first.path in w.heats, timeout=10000)
+    w.show_detail()
+    assert w.detail.entry is first and w.detail.canvas.has_heatmap  # at once, nothing computed on Return
+    assert w.times.heatmap_ms[0] < 150

@@ -14,6 +14,8 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     # smoke test of a build (tests/test_packaging.py): open FOLDER, wait for scoring, save the window, quit
     ap.add_argument("--screenshot", metavar="PNG", help=argparse.SUPPRESS)
     ap.add_argument("--screenshot-timeout", type=float, default=600.0, help=argparse.SUPPRESS)
+    # tools/walkthrough.py: the window's timings (timing.GuiTimes) as JSON, rewritten at each milestone
+    ap.add_argument("--timings", metavar="JSON", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.screenshot and not args.folder:
         ap.error("--screenshot needs a FOLDER")
@@ -48,6 +50,26 @@ def _screenshot_and_quit(app, win, folder: str, png: str, timeout_s: float) -> i
     win.open_folder(folder)
     app.exec()
     return result["code"]
+
+
+def _write_timings_on_milestones(app, win, path: str) -> None:
+    """Write ``win.times`` to ``path`` (atomically) when scoring ends, when the analysis ends and at
+    exit, with which of those happened, so a script driving the app knows when to go on."""
+    import json
+
+    from photocull.model.fileio import atomic_write_text
+
+    reached: list[str] = []
+
+    def write(milestone: str) -> None:
+        reached.append(milestone)
+        c = win.list_model.session.counts()
+        atomic_write_text(path, json.dumps({**win.times.as_dict(), "reached": reached, "scored": c["scored"],
+                                            "total": c["total"]}))
+
+    win.folder_loaded.connect(lambda _gen: write("scored"))
+    win.analysis_done.connect(lambda _gen: write("analysed"))
+    app.aboutToQuit.connect(lambda: write("quit"))
 
 
 # What the GUI needs from the system on Debian/Ubuntu (the README lists the same).
@@ -120,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("photocull")
     win = MainWindow()
     win.show()
+    if args.timings:
+        _write_timings_on_milestones(app, win, args.timings)
     if args.screenshot:
         return _screenshot_and_quit(app, win, args.folder, args.screenshot, args.screenshot_timeout)
     if args.folder:

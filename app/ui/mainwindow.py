@@ -196,6 +196,9 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_statusbar()
         self._status_timer = QTimer(self, singleShot=True, interval=100, timeout=self._update_status)
+        # the grid's current photo, once the cursor rests on it, is readied for the loupe
+        self._prepare_timer = QTimer(self, singleShot=True, interval=400, timeout=self._prepare_current)
+        self.grid.selectionModel().currentChanged.connect(lambda *_: self._prepare_timer.start())
 
     # ------------------------------------------------------------------ UI
     def _build_log_dock(self) -> None:
@@ -538,6 +541,7 @@ class MainWindow(QMainWindow):
         self.folder_loaded.emit(gen)
         if not cancelled:
             self._start_analysis(gen)
+            self._prepare_current()
 
     # ------------------------------------------------------------------ reasons + bursts
     def _start_analysis(self, gen: int) -> None:
@@ -819,6 +823,17 @@ class MainWindow(QMainWindow):
             self._prefetcher = pre
             self.registry.start(pre, "photocull-prefetch")
         return self._detail_worker
+
+    def _prepare_current(self) -> None:
+        """Decode the grid's current photo and compute its heatmap ahead (DetailWorker.prepare), so
+        Return shows both at once; only while the grid is shown and the folder is scored (scoring
+        has the CPU before)."""
+        current = self.current_entry()
+        if (current is None or current.failed or self._score_worker is not None
+                or self.stack.currentWidget() is not self.grid or not self.detail.heat_box.isChecked()
+                or current.path in self.heats):
+            return
+        self._ensure_detail_worker().prepare(current.path)
 
     def _loupe_neighbour(self, row: int, delta: int) -> Path | None:
         """The readable photo ``delta`` rows from ``row`` in the grid's order and filter, if any."""

@@ -39,6 +39,7 @@ __all__ = [
     "LruCache",
     "Prefetcher",
     "decode_for_loupe",
+    "PREPARE",
 ]
 
 
@@ -346,6 +347,10 @@ class Prefetcher(QObject):
         self.finished.emit()
 
 
+# The request id of :meth:`DetailWorker.prepare`: a photo readied before the loupe opens, never shown.
+PREPARE = -1
+
+
 class DetailWorker(QObject):
     """Long-lived worker for the detail view: the photo (from ``decoded``, the cache the
     :class:`Prefetcher` fills, else decoded here), its heatmap (from ``heats``, else computed), the
@@ -384,6 +389,12 @@ class DetailWorker(QObject):
         with self._lock:
             self._request = (request_id, Path(path), want_heatmap, None if ahead is None else Path(ahead))
         self._wake.emit()
+
+    def prepare(self, path: Path) -> None:
+        """Decode ``path`` and compute its heatmap into the caches (the photo the loupe is likely to
+        open first: the first heatmap of a session then costs nothing, and the explainer's model
+        is loaded meanwhile). Its results are signalled under the request id :data:`PREPARE`."""
+        self.submit(PREPARE, path, True)
 
     def _latest(self, request_id: int) -> bool:
         with self._lock:
@@ -424,7 +435,7 @@ class DetailWorker(QObject):
                 heat, seconds = self._heat(path, photo.image)
                 if self._latest(rid):
                     self.heatmap_ready.emit(rid, heat, seconds)
-            if self._load_full is not None and self._latest(rid):
+            if self._load_full is not None and rid != PREPARE and self._latest(rid):
                 full = self._load_full(path)
                 if full.size != photo.image.size and self._latest(rid):
                     self.full_ready.emit(rid, pil_to_qimage(full))
