@@ -31,14 +31,14 @@ from photocull.model import load_scorer
 from photocull.model.paths import data_dir
 from photocull.training.spoils import SPOILS, mild_strength, spoil
 
-# the labels that name each spoil (JPEG has none: photocull has no compression reason yet)
+# the labels that name each spoil
 EXPECTED = {
     "overexposure": {"overexposed", "highlights clipped"},
     "underexposure": {"underexposed", "shadows clipped"},
     "noise": {"noisy"},
     "defocus": {"blurry"},
     "motion": {"motion blur"},
-    "jpeg": set(),
+    "jpeg": {"compression artefacts"},
 }
 LEVELS = ("mild", "strong")
 

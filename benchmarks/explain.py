@@ -1,0 +1,267 @@
+"""The explanations benchmark (issue 13): do the reasons name the spoil, and does the heatmap point at it?
+
+    python -m benchmarks.explain [--calibrate] [--limit N] [--every K] [--out docs/EXPLANATIONS.md]
+                                 [--pictures docs/explanations]
+
+``--out`` replaces the part of the page between its ``<!-- benchmark:start -->`` and
+``<!-- benchmark:end -->`` marks (the prose around them stays).
+
+Scenes: the pristine Kodak24 + CBSD68 photos with the culling benchmark's takes
+(``benchmarks.culling.takes``: each spoil of ``photocull.training.spoils`` at a mild and a strong
+level). Scenes are split by their index: the even ones CALIBRATE, the odd ones EVALUATE.
+
+* ``--calibrate``: fit :data:`photocull.model.defects.CALIBRATION` on the calibration scenes and
+  print it (the table in the code is this output). Per indicator: ``clean`` = the originals' median,
+  ``fire`` = the threshold best separating the originals (and the takes of :data:`NOT_FOR`) from
+  the mild takes of its spoil (a false alarm counts :data:`FALSE_ALARM_COST` misses: a clean photo
+  must stay clean), raised if needed so that it alone leaves :data:`CLEAN_SHARE` of the originals clean,
+  ``strong`` = the threshold best separating the mild from the strong takes.
+* Reasons (evaluation scenes): recall per spoil and level, originals with no reason, precision per
+  reason and a confusion table (``benchmarks.culling.reason_tables``).
+* Localisation (evaluation scenes, every ``--every``-th): one half of the photo (left or right,
+  alternating) replaced by its spoiled take; the share of the "low" heatmap's mass on the spoiled
+  half, for the torch path (``explainer_for`` -> the torch model) and the ONNX-only path (the
+  ONNX scorer), each through ``photocull.model.explain.heatmap``; and the seconds per map.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from benchmarks.culling import LEVELS, reason_tables, references, takes
+from photocull.app.core import reasons
+from photocull.model import defects
+from photocull.training.spoils import SPOILS, spoil
+
+# an indicator -> the spoil whose takes it must name (fire: its mild takes; shadows: strong only,
+# a mild under-exposure clips nothing)
+SPOIL_OF = {"blur": "defocus", "motion_blur": "motion", "noise": "noise", "underexposed": "underexposure",
+            "overexposed": "overexposure", "highlights_clipped": "overexposure",
+            "shadows_clipped": "underexposure", "compression": "jpeg"}
+FIRE_LEVEL = {"shadows_clipped": "strong", "highlights_clipped": "strong"}
+# takes of other spoils an indicator must not fire on, fit as false alarms too (a defocus is no shake)
+NOT_FOR = {"motion_blur": ("defocus",)}
+FALSE_ALARM_COST = 4.0
+CLEAN_SHARE = 0.95  # and each indicator alone leaves at least this share of the originals clean
+# ... more for over-exposure: its measure (mean luminance) is also what a bright scene has, and the
+# originals must stay clean as a whole
+CLEAN_SHARE_OF = {"overexposed": 0.99}
+# the spoils the localisation test halves (the issue's list, plus over-exposure)
+LOCALISED = ("noise", "jpeg", "defocus", "motion", "underexposure", "overexposure")
+
+
+def measure_takes(limit: int | None) -> list[dict]:
+    """Raw defect measures of every take of every scene (one row per take)."""
+    rows = []
+    refs = references(limit)
+    for i, ref in enumerate(refs):
+        for (name, level), img in takes(ref, seed=i).items():
+            rows.append({"scene": i, "spoil": name, "level": level, "measures": defects.analyze(img)})
+        print(f"\rmeasures: {i + 1}/{len(refs)} scenes", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return rows
+
+
+def best_threshold(low: np.ndarray, high: np.ndarray, cost_low: float = 1.0) -> float:
+    """The threshold t minimising misses of ``high`` (values < t) + cost_low x hits of ``low``
+    (values >= t); ``high`` lies above ``low`` here (callers flip the sign for "lower is worse")."""
+    cands = np.unique(np.r_[low, high])
+    mids = np.r_[cands[0] - 1e-6, (cands[1:] + cands[:-1]) / 2, cands[-1] + 1e-6]
+    lo, hi = np.sort(low), np.sort(high)
+    errors = np.searchsorted(hi, mids) + cost_low * (len(lo) - np.searchsorted(lo, mids))
+    return float(mids[int(np.argmin(errors))])
+
+
+def calibrate(rows: list[dict]) -> dict[str, tuple[str, float, float, float]]:
+    cal = [r for r in rows if r["scene"] % 2 == 0]
+
+    def values(measure: str, spoil_: str, level: str) -> np.ndarray:
+        return np.array([r["measures"][measure] for r in cal if r["spoil"] == spoil_ and r["level"] == level])
+
+    table = {}
+    for key, (measure, *_) in defects.CALIBRATION.items():
+        orig = values(measure, "original", "")
+        bad = values(measure, SPOIL_OF[key], FIRE_LEVEL.get(key, "mild"))
+        strong = values(measure, SPOIL_OF[key], "strong")
+        sign = 1.0 if np.median(bad) >= np.median(orig) else -1.0
+        neg = np.concatenate([orig, *(values(measure, o, lv) for o in NOT_FOR.get(key, ()) for lv in LEVELS)])
+        fire = sign * max(best_threshold(sign * neg, sign * bad, FALSE_ALARM_COST),
+                          float(np.quantile(sign * orig, CLEAN_SHARE_OF.get(key, CLEAN_SHARE))) + 1e-6)
+        split = sign * best_threshold(sign * bad, sign * strong) if key not in FIRE_LEVEL else sign * np.median(sign * strong)
+        # the strong threshold lies beyond fire in the bad direction
+        split = fire + sign * max(sign * (split - fire), 1e-3 * abs(fire) + 1e-4)
+        table[key] = (measure, round(float(np.median(orig)), 4), round(float(fire), 4), round(float(split), 4))
+    return table
+
+
+def labelled(rows: list[dict]) -> list[dict]:
+    """The evaluation scenes' takes with their reasons (``spoil``/``level``/``labels``, as
+    ``benchmarks.culling.reason_tables`` wants them)."""
+    return [{**r, "labels": reasons.labels(defects.indicators(r["measures"]))} for r in rows if r["scene"] % 2 == 1]
+
+
+def half_spoiled(orig: Image.Image, name: str, strength: float, seed: int, right: bool) -> tuple[Image.Image, tuple]:
+    """``orig`` with its left or right half replaced by its spoiled take, and that half's box."""
+    w, h = orig.size
+    box = (w // 2, 0, w, h) if right else (0, 0, w // 2, h)
+    out = orig.copy()
+    out.paste(spoil(name, orig, strength, seed).crop(box), box[:2])
+    return out, box
+
+
+def mass_share(heat: np.ndarray, box: tuple) -> float:
+    """Share of the map's mass inside ``box`` (0.5 when the map is all zero: no evidence either way)."""
+    total = float(heat.sum())
+    x0, y0, x1, y1 = box
+    return float(heat[y0:y1, x0:x1].sum()) / total if total > 0 else 0.5
+
+
+def localise(limit: int | None, every: int, model: str | None) -> dict:
+    from photocull.model import load_scorer
+    from photocull.model.explain import explainer_for, heatmap, heatmap_kind
+
+    onnx = load_scorer(model, backend="onnx", device="cpu")
+    explainers = {"torch": explainer_for(onnx, model), "onnx": onnx}
+    refs = [(i, r) for i, r in enumerate(references(limit)) if i % 2 == 1][::max(1, every)]
+    out: dict = {"scenes": len(refs), "kinds": {k: heatmap_kind(e) for k, e in explainers.items()},
+                 "share": {}, "seconds": {k: [] for k in explainers}}
+    for n, (i, ref) in enumerate(refs):
+        with Image.open(ref) as im:
+            orig = im.convert("RGB")
+        for name in LOCALISED:
+            for level in LEVELS:
+                sp = SPOILS[name]
+                strength = sp.strong if level == "strong" else float(np.mean(sp.mild))
+                img, box = half_spoiled(orig, name, strength, i, right=bool(n % 2))
+                for kind, ex in explainers.items():
+                    t0 = time.perf_counter()
+                    heat = heatmap(ex, img, "low")
+                    out["seconds"][kind].append(time.perf_counter() - t0)
+                    out["share"].setdefault((kind, name, level), []).append(mass_share(heat, box))
+        print(f"\rlocalisation: {n + 1}/{len(refs)} scenes", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return out
+
+
+def pictures(folder: Path, limit: int | None, model: str | None, side: int = 320) -> list[Path]:
+    """One half-spoiled example per localised spoil (mild level, an evaluation scene): the photo and its
+    map side by side, as a small JPEG in ``folder``."""
+    from photocull.model import load_scorer
+    from photocull.model.explain import heatmap, overlay_heatmap
+    from photocull.model.fileio import atomic_write_bytes
+
+    scorer = load_scorer(model, backend="onnx", device="cpu")
+    i, ref = [(i, r) for i, r in enumerate(references(limit)) if i % 2 == 1][0]
+    with Image.open(ref) as im:
+        orig = im.convert("RGB")
+    paths = []
+    for name in LOCALISED:
+        img, _ = half_spoiled(orig, name, float(np.mean(SPOILS[name].mild)), i, right=True)
+        pair = [img, overlay_heatmap(img, heatmap(scorer, img, "low"))]
+        h = round(side * img.height / img.width)
+        sheet = Image.new("RGB", (2 * side + 8, h), (255, 255, 255))
+        for k, p in enumerate(pair):
+            sheet.paste(p.resize((side, h), Image.Resampling.LANCZOS), (k * (side + 8), 0))
+        buf = io.BytesIO()
+        sheet.save(buf, "JPEG", quality=85)
+        path = folder / f"half_{name}.jpg"
+        atomic_write_bytes(path, buf.getvalue())
+        paths.append(path)
+    return paths
+
+
+def _fmt(v) -> str:
+    return "—" if v is None else f"{v:.2f}"
+
+
+def markdown(rows: list[dict], loc: dict | None) -> str:
+    ev = labelled(rows)
+    rs = reason_tables(ev)
+    labels = list(reasons.LABELS.values())
+    scenes = len({r["scene"] for r in ev})
+    out = [f"Reasons on the {scenes} evaluation scenes (odd-numbered Kodak24 + CBSD68; the table was fit on the "
+           "even-numbered ones). Share of spoiled takes whose reasons name the spoil; "
+           f"originals with no reason: **{rs['originals_clean']:.2f}**.", "",
+           "| spoil | mild | strong |", "|---|---|---|"]
+    out += [f"| {n} | {_fmt(rs['recall'][f'{n} mild'])} | {_fmt(rs['recall'][f'{n} strong'])} |" for n in SPOILS]
+    # recall per reason: share of the takes of the reason's spoil (both levels) on which it fires
+    rec = {}
+    for key, lab in reasons.LABELS.items():
+        sel = [r for r in ev if r["spoil"] == SPOIL_OF[key] and (key not in FIRE_LEVEL or r["level"] == "strong")]
+        rec[lab] = float(np.mean([lab in r["labels"] for r in sel]))
+    out += ["", "Per reason: precision (share of the takes it is named on that carry a spoil it names) and recall "
+            "(share of the takes of its spoil it is named on, both levels; shadows clipped: strong under-exposure "
+            "only):", "", "| | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels),
+            "| precision | " + " | ".join(_fmt(rs["precision"][lab]) for lab in labels) + " |",
+            "| recall | " + " | ".join(_fmt(rec[lab]) for lab in labels) + " |", "",
+            "Confusion (share of each kind of take, mild and strong together, on which a reason is named):", "",
+            "| take | " + " | ".join([*labels, "(none)"]) + " |", "|---|" + "---|" * (len(labels) + 1)]
+    for name, row in rs["confusion"].items():
+        out.append(f"| {name} | " + " | ".join(_fmt(row[k]) for k in [*labels, "(none)"]) + " |")
+    if loc:
+        out += ["", f"Localisation on {loc['scenes']} evaluation scenes, one half spoiled (mild: the middle of the mild "
+                "range): mean share of the \"low\" map's mass on the spoiled half / share of photos with the majority "
+                "there.", "", "| explainer (map) | " + " | ".join(f"{n} {lv}" for n in LOCALISED for lv in LEVELS)
+                + " |", "|---|" + "---|" * (2 * len(LOCALISED))]
+        for kind, name in loc["kinds"].items():
+            cells = []
+            for n in LOCALISED:
+                for lv in LEVELS:
+                    s = np.array(loc["share"][(kind, n, lv)])
+                    cells.append(f"{s.mean():.2f} / {np.mean(s > 0.5):.2f}")
+            out.append(f"| {kind} ({name}) | " + " | ".join(cells) + " |")
+        out += ["", "Seconds per map (this machine, shared): " + ", ".join(
+            f"{k} median {np.median(v):.2f}, max {np.max(v):.2f}" for k, v in loc["seconds"].items()) + "."]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calibrate", action="store_true", help="fit and print the CALIBRATION table, then stop")
+    ap.add_argument("--limit", type=int, help="only the first N reference photos")
+    ap.add_argument("--every", type=int, default=1, help="localise every K-th evaluation scene only")
+    ap.add_argument("--no-localise", action="store_true", help="reasons only")
+    ap.add_argument("--model", help="model folder (default: the embedded default)")
+    ap.add_argument("--out", type=Path, help="write the tables (markdown) here")
+    ap.add_argument("--pictures", type=Path, help="write the half-spoiled examples here")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    rows = measure_takes(args.limit)
+    if args.calibrate:
+        print("CALIBRATION: dict[str, tuple[str, float, float, float]] = {")
+        for key, (measure, *values) in calibrate(rows).items():
+            print(f'    "{key}": ("{measure}", ' + ", ".join(f"{v:g}" for v in values) + "),")
+        print("}")
+        return 0
+    loc = None if args.no_localise else localise(args.limit, args.every, args.model)
+    text = markdown(rows, loc) + f"\n({time.perf_counter() - t0:.0f} s in all.)\n"
+    print(text)
+    if args.pictures:
+        pictures(args.pictures, args.limit, args.model)
+    if args.out:
+        from photocull.model.fileio import atomic_write_text
+
+        atomic_write_text(args.out, into_page(args.out.read_text() if args.out.exists() else "", text))
+    return 0
+
+
+START, END = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+
+
+def into_page(page: str, text: str) -> str:
+    """``page`` with the part between its START and END marks replaced by ``text`` (the prose
+    around the tables stays); a page without the marks becomes the marked tables alone."""
+    block = f"{START}\n{text}{END}"
+    if START in page and END in page:
+        return page[:page.index(START)] + block + page[page.index(END) + len(END):]
+    return block + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
