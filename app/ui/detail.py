@@ -1,4 +1,4 @@
-"""Detail view (one photo, Grad-CAM heatmap overlay, EXIF) and compare view (2+ photos)."""
+"""Detail view (one photo, heatmap overlay with its legend, EXIF) and compare view (2+ photos)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from photocull.app.core.session import PICK, REJECT, Entry
 
 from .delegate import score_colour
+from .legend import HeatLegend
 
 __all__ = ["ImageCanvas", "DetailView", "CompareView", "EXIF_FIELDS"]
 
@@ -266,7 +267,8 @@ class DetailView(QWidget):
         self.score_label.setMinimumHeight(54)
         self.decision_label = QLabel()
         self.heat_box = QCheckBox("Heatmap (H)")
-        self.heat_box.setToolTip("Grad-CAM: where the model saw the problems that lowered the score")
+        self.legend = HeatLegend()
+        self.heat_box.setToolTip(self.legend.toolTip())
         self.heat_box.setChecked(True)
         self.heat_box.toggled.connect(self._on_heat_toggled)
         self.heat_status = QLabel()
@@ -294,6 +296,7 @@ class DetailView(QWidget):
         lay.addWidget(self.reasons_label)
         lay.addSpacing(8)
         lay.addWidget(self.heat_box)
+        lay.addWidget(self.legend)
         lay.addWidget(QLabel("Heatmap opacity"))
         lay.addWidget(self.opacity)
         lay.addWidget(self.heat_status)
@@ -368,7 +371,7 @@ class DetailView(QWidget):
 
     def set_heatmap(self, image: QImage) -> None:
         self.canvas.set_heatmap(image)
-        self.heat_status.setText("red = regions that lowered the score most")
+        self.heat_status.setText("")
 
     def set_error(self, message: str) -> None:
         self.canvas.clear(message)
