@@ -2,6 +2,7 @@ import csv
 import json
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,7 @@ def fake_model(monkeypatch, tmp_path):
 
     fake = types.ModuleType("photocull.model")
     fake.load_scorer, fake.ModelLoadError = load_scorer, ModelLoadError
+    fake.__path__ = [str(Path(__file__).resolve().parents[1] / "model")]  # torch-free submodules (fileio) stay importable
     monkeypatch.setitem(sys.modules, "photocull.model", fake)
     return state
 
