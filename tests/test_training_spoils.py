@@ -77,7 +77,7 @@ def test_reason_tables_recall_precision_and_clean_originals():
     rows[0]["labels"] = ["blurry"]  # a false alarm on the original
     rs = reason_tables(rows)
     assert rs["recall"]["noise mild"] == 1.0 and rs["recall"]["defocus mild"] == 0.0
-    assert rs["recall"]["jpeg strong"] is None and not EXPECTED["jpeg"]
+    assert rs["recall"]["jpeg strong"] == 0.0 and EXPECTED["jpeg"] == {"compression artefacts"}  # JPEG has a reason now
     assert rs["originals_clean"] == 0.0
     assert rs["precision"]["noisy"] == 1.0 and rs["precision"]["blurry"] == pytest.approx(1 / 3)
     assert rs["confusion"]["noise"]["noisy"] == 1.0 and rs["confusion"]["jpeg"]["(none)"] == 1.0
