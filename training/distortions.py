@@ -254,6 +254,16 @@ def apply(name: str, img: Image.Image, level: int, seed: int = 0) -> Image.Image
     return DISTORTIONS[name](img.convert("RGB"), level, np.random.default_rng(seed))
 
 
+def known_names(names, table, kind: str) -> list[str]:
+    """``names`` as a list (every name of ``table`` when none are given); names ``table`` lacks
+    raise KeyError naming them all."""
+    chosen = list(names or table)
+    unknown = set(chosen) - set(table)
+    if unknown:
+        raise KeyError(f"unknown {kind}: {sorted(unknown)}")
+    return chosen
+
+
 @dataclass(frozen=True)
 class RankingGroup:
     """One pristine image at strictly increasing distortion levels (0 = pristine)."""
@@ -275,10 +285,7 @@ class SyntheticRankingSet:
         if not paths:
             raise ValueError("no pristine images")
         self.paths = list(paths)
-        self.distortions = list(distortions or DISTORTIONS)
-        unknown = set(self.distortions) - set(DISTORTIONS)
-        if unknown:
-            raise KeyError(f"unknown distortions: {sorted(unknown)}")
+        self.distortions = known_names(distortions, DISTORTIONS, "distortions")
         pool = (0,) + LEVELS if include_pristine else LEVELS
         if not 2 <= levels_per_group <= len(pool):
             raise ValueError(f"levels_per_group must be in 2..{len(pool)}")

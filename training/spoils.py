@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from .distortions import _f, _img, _luma, _to_linear, _to_srgb
+from .distortions import _f, _img, _luma, _to_linear, _to_srgb, known_names
 
 __all__ = ["Spoil", "SPOILS", "SpoilGroup", "SpoilRankingSet", "spoil", "mild_strength"]
 
@@ -116,10 +116,7 @@ class SpoilRankingSet:
         if not paths:
             raise ValueError("no reference photos")
         self.paths = list(paths)
-        self.spoils = list(spoils or SPOILS)
-        unknown = set(self.spoils) - set(SPOILS)
-        if unknown:
-            raise KeyError(f"unknown spoils: {sorted(unknown)}")
+        self.spoils = known_names(spoils, SPOILS, "spoils")
         self.seed = seed
 
     def __len__(self) -> int:
