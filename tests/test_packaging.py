@@ -56,7 +56,8 @@ def test_bundle_builds_and_runs_offscreen(tmp_path):
     exe = bundle / "photocull"
     internal = bundle / "_internal"
     assert not any((internal / n).exists() for n in ("torch", "timm", "transformers", "nvidia", "triton"))
-    assert (internal / "photocull" / "resources" / "models" / "default" / "model.onnx").is_file()
+    bundled = internal / "photocull" / "resources" / "models" / "default"
+    assert (bundled / "model.onnx").is_file() and (bundled / "model.int8.onnx").is_file()  # the CPU default
 
     # a clean environment: nothing from this venv, user dirs in tmp
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "LANG": "C.UTF-8",
