@@ -149,17 +149,22 @@ def _fmt(v) -> str:
     return "—" if v is None else f"{v:.2f}"
 
 
-def markdown(res: dict, metrics: list[str]) -> str:
-    pairs = pair_table(res["rows"], metrics)
-    rs = reason_tables(res["rows"])
+def pair_markdown(res: dict, metrics: list[str]) -> list[str]:
+    """The pair-accuracy table and the spoil strengths, as markdown lines."""
     cols = [f"{m} {c}" for m in metrics for c in ("orig>mild", "orig>strong", "mild>strong")]
     out = [f"{res['scenes']} scenes (Kodak24 + CBSD68), model `{res['model_id']}`, {res['seconds']:.0f} s.", "",
            "Pair accuracy (share of scenes where the first take scores strictly higher):", "",
            "| spoil | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-    for e in pairs:
+    for e in pair_table(res["rows"], metrics):
         out.append(f"| {e['spoil']} | " + " | ".join(_fmt(e[c]) for c in cols) + " |")
-    out += ["", "Strengths: " + "; ".join(f"{n} mild {s.mild[0]:g}–{s.mild[1]:g}, strong {s.strong:g} {s.unit}"
-                                           for n, s in SPOILS.items()), "",
+    return out + ["", "Strengths: " + "; ".join(f"{n} mild {s.mild[0]:g}–{s.mild[1]:g}, strong {s.strong:g} {s.unit}"
+                                                for n, s in SPOILS.items())]
+
+
+def markdown(res: dict, metrics: list[str]) -> str:
+    rs = reason_tables(res["rows"])
+    out = pair_markdown(res, metrics)
+    out += ["",
             "Reasons: share of spoiled takes whose labels name the spoil (— : no such reason exists); "
             f"originals with no label: {rs['originals_clean']:.2f}.", "",
             "| spoil | mild | strong |", "|---|---|---|"]
@@ -176,6 +181,21 @@ def markdown(res: dict, metrics: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
+CARD_SECTION = "## Culling benchmark"
+
+
+def write_card_section(folder: Path, res: dict, metrics: list[str], command: str) -> None:
+    """Put the pair table into ``folder/MODEL_CARD.md`` under :data:`CARD_SECTION`."""
+    from photocull.model.fileio import atomic_write_text
+    from photocull.training.ship import CARD_FILE, with_section
+
+    card = folder / CARD_FILE
+    section = "\n".join([CARD_SECTION, "", f"`{command}` (tables and reasons: `docs/CULLING.md`).", "",
+                          *pair_markdown(res, metrics), "", "Targets: orig>mild >= 0.97 overall and >= 0.90 "
+                          "per spoil type; mild>strong >= 0.95.", ""])
+    atomic_write_text(card, with_section(card.read_text(encoding="utf-8"), CARD_SECTION, section))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, help="only the first N reference photos")
@@ -183,9 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-brisque", action="store_true", help="leave BRISQUE out (it needs the bench extra)")
     ap.add_argument("--out", type=Path, help="also write the tables (markdown) here")
     ap.add_argument("--json", type=Path, help="write every take's scores and labels here")
+    ap.add_argument("--card", type=Path, help="a model folder whose MODEL_CARD.md gets the pair table "
+                                               "(the model scored is then that folder's)")
     args = ap.parse_args(argv)
     metrics = ["photocull", "laplacian"] + ([] if args.no_brisque else ["brisque"])
-    res = measure(args.limit, args.model, not args.no_brisque)
+    res = measure(args.limit, str(args.card) if args.card else args.model, not args.no_brisque)
     text = markdown(res, metrics)
     print(text)
     if args.out:
@@ -193,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
 
         atomic_write_text(args.out, "# Culling benchmark\n\nReproduce: `python -m benchmarks.culling --out "
                           f"{args.out}`\n\n" + text)
+    if args.card:
+        write_card_section(args.card, res, metrics, " ".join(["python -m benchmarks.culling", *(argv or sys.argv[1:])]))
     if args.json:
         from photocull.model.fileio import atomic_write_text
 

@@ -68,6 +68,17 @@ def test_train_eval_analyze_ablate(tiny_csv, tmp_path, capsys):
     assert f"{report['summary']['srcc']['median']:.3f} / " in card and "split seed" in card
     assert "## int8 model (the CPU default)" in card and "On the 6 held-out photos" in card
 
+    # the shipped recipe trains on every photo; its card reports the held-out check run instead
+    assert main(["train", str(path), "-o", f"output_dir={tmp_path / 'all'}", "-o", "data.splits=1",
+                 "-o", "data.fractions=[1.0,0.0]"]) == 0
+    everything = tmp_path / "shipped_all"
+    assert main(["ship", str(tmp_path / "all"), "--dest", str(everything), "--check", str(tmp_path / "run")]) == 0
+    card = (everything / "MODEL_CARD.md").read_text()
+    assert "30 of\n  the 30 photos" in card and "(all of them)" in card
+    assert f"| {report['summary']['srcc']['median']:.3f} / " in card and "a check run of the same recipe" in card
+    assert f"--check {tmp_path / 'run'}" in card
+    assert "training photos not used for calibration (none held out)" in card
+
     assert main(["analyze", str(model_dir), "--dataset", "csv", "--root", str(tiny_csv), "--all",
                  "--out", str(tmp_path / "fig"), "--per-bucket", "2"]) == 0
     for name in ("tsne.png", "gradcam_low.png", "gradcam_medium.png", "gradcam_high.png"):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.culling import EXPECTED, pair_table, reason_tables
+from benchmarks.culling import CARD_SECTION, EXPECTED, pair_table, reason_tables, write_card_section
 from photocull.training.distortions import _to_linear
 from photocull.training.spoils import SPOILS, mild_strength, spoil
 
@@ -69,6 +69,18 @@ def test_pair_table_counts_ties_as_misses():
     assert table["noise"]["s mild>strong"] == 1.0
     assert table["jpeg"]["s mild>strong"] == 0.0  # 0 vs 0: tied
     assert table["all"]["s orig>strong"] == 1.0
+
+
+def test_card_section_is_replaced_not_appended(tmp_path):
+    (tmp_path / "MODEL_CARD.md").write_text("# card\n\n## Size\n\nsmall\n\n## Limitations\n\n- some\n")
+    rows = rows_for("a", {"original": 90, ("noise", "mild"): 95, ("noise", "strong"): 10})
+    for score in (99, 5):  # first run: the original beats its noisy take; second run: it loses
+        rows[0]["s"] = score
+        write_card_section(tmp_path, {"rows": rows, "scenes": 1, "model_id": "m", "seconds": 1.0}, ["s"], "cmd")
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert card.count(CARD_SECTION) == 1 and card.index("## Size") < card.index(CARD_SECTION) < card.index("## Limit")
+    noise = next(line for line in card.splitlines() if line.startswith("| noise |"))
+    assert noise.split("|")[2].strip() == "0.00"  # the latest run (5 < 95), not the first (1.00)
 
 
 def test_reason_tables_recall_precision_and_clean_originals():

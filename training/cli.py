@@ -102,7 +102,7 @@ def cmd_demo_shoot(args) -> int:
 def cmd_ship(args) -> int:
     from .ship import ship
 
-    dest = ship(args.run_dir, args.dest)
+    dest = ship(args.run_dir, args.dest, check=args.check)
     print(f"shipped {args.run_dir} -> {dest}")
     print((dest / "MODEL_CARD.md").read_text(encoding="utf-8"))
     return 0
@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(fp16 weights, verified ONNX export, model card)")
     sh.add_argument("run_dir", help="a 'train' output folder (model/ + report.json)")
     sh.add_argument("--dest", default=None, help="target folder (default resources/models/default)")
+    sh.add_argument("--check", default=None, help="a held-out check run of the same recipe (its folder), "
+                                                  "reported in the model card when RUN_DIR saw every photo")
     sh.set_defaults(fn=cmd_ship)
 
     d = sub.add_parser("demo-shoot", help="build the app's demo shoot from Kodak photos")
