@@ -113,7 +113,7 @@ def test_group_bursts_ties_and_unscored():
 
 @pytest.fixture
 def fake_scorer(monkeypatch, tmp_path):
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: LaplacianScorer("sharp-burst", gain=300.0))
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: LaplacianScorer("sharp-burst", gain=300.0))
 
 
 def test_cli_best_of_burst_with_threshold(shoot, fake_scorer, tmp_path, capsys):

@@ -14,7 +14,7 @@ from fakes import FakeScorer, crash_file_ops_after, write_photo
 
 @pytest.fixture
 def fake_scorer(monkeypatch, tmp_path):
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: FakeScorer())
 
 
 @pytest.fixture

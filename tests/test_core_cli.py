@@ -26,7 +26,7 @@ def fake_model(monkeypatch, tmp_path):
 
     state = types.SimpleNamespace(calls=[], scorers=[])
 
-    def load_scorer(path=None, backend="torch", device="auto"):
+    def load_scorer(path=None, backend="torch", device="auto", photos=None):
         state.calls.append((path, backend, device))
         if path is not None:
             raise ModelLoadError(f"no model found at {path}")

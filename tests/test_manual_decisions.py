@@ -384,7 +384,7 @@ def test_a_label_the_photographer_put_on_an_auto_cull_proposal_stays_theirs(tmp_
 
 @pytest.fixture
 def fake_scorer(monkeypatch):
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: FakeScorer())
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def burst_shoot(tmp_path):
 @pytest.mark.parametrize("extra", [["--keep-top", "50%"], ["--best-of-burst", "--xmp", "--move"]])
 def test_cull_scans_once_opens_the_cache_once_and_reads_exif_once(burst_shoot, tmp_path, monkeypatch, capsys, extra):
     root, photos = burst_shoot
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: LaplacianScorer("one-pass"))
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: LaplacianScorer("one-pass"))
     scans = count_calls(monkeypatch, scan, "scan_folder")
     exif_reads = count_calls(monkeypatch, decode, "read_exif_summary")
     opens = count_cache_opens(monkeypatch)
@@ -75,7 +75,7 @@ def test_cull_scans_once_opens_the_cache_once_and_reads_exif_once(burst_shoot, t
 
 def test_rank_scans_once_and_opens_the_cache_once(burst_shoot, tmp_path, monkeypatch):
     root, photos = burst_shoot
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: FakeScorer())
     scans = count_calls(monkeypatch, scan, "scan_folder")
     opens = count_cache_opens(monkeypatch)
     assert cli.main(["rank", str(root), "--csv", str(tmp_path / "r.csv"), "--no-progress"]) == 0

@@ -27,7 +27,7 @@ GREYS = {"a.jpg": 230, "b.jpg": 179, LONG: 128, "d.jpg": 26}  # FakeScorer: a, b
 @pytest.fixture
 def scorer(monkeypatch):
     s = FakeScorer()
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: s)
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: s)
     return s
 
 

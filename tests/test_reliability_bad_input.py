@@ -49,7 +49,7 @@ def corpus(tmp_path, monkeypatch):
     if os.geteuid() == 0:  # root reads chmod-000 files: make photocull see what a user would see
         deny_read(monkeypatch, [c.path for c in cases if c.unreadable])
     mid_scan_faults(monkeypatch, cases)
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: FakeScorer())
     return root, cases
 
 

@@ -45,7 +45,7 @@ def shoot(tmp_path, monkeypatch):
     (root / "pair" / "IMG_9.xmp").write_bytes(RICH_SIDECAR)
     for i in range(4):
         write_photo(root / "more" / f"m{i}.jpg", grey=30 + 60 * i)
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: FakeScorer())
     return root
 
 

@@ -38,7 +38,7 @@ CHILD = textwrap.dedent("""
             time.sleep(0.25)
             return out
 
-    common.load_scorer_from_args = lambda args, backend=None: SlowScorer()
+    common.load_scorer_from_args = lambda args, **kw: SlowScorer()
     real_move, real_copy = journal._move_noclobber, journal._copy_verified
 
     def slow_move(src, dst):
@@ -151,7 +151,7 @@ def test_killed_mid_move_is_restored_byte_for_byte(shoot, tmp_path, monkeypatch,
     assert '"state": "running"' in j.read_text()
     assert file_state(shoot) != before  # the kill really left a half-sorted tree
 
-    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, backend=None: FakeScorer())
+    monkeypatch.setattr(common, "load_scorer_from_args", lambda args, **kw: FakeScorer())
     if repair == "undo":
         code = cli.main(["undo", str(shoot)])
         out = capsys.readouterr().out

@@ -71,6 +71,7 @@ class EngineBridge:
         self._lock = threading.Lock()  # guards the lazily loaded scorer / explainer
         self._scorer = None
         self._scorer_key = None
+        self._scorer_device = None  # the device asked of load_scorer: the setting, or "cpu" by auto_device
         self._explainer = None
         self._explainer_key = None
         self.thumb_size = thumbs.THUMB_SIZE
@@ -87,20 +88,29 @@ class EngineBridge:
         s = self.settings
         return (s.backend, s.device, s.checkpoint)
 
-    def scorer(self):
-        """The scorer for the current settings, loaded on first use (on the calling worker thread)."""
+    def scorer(self, photos: int | None = None):
+        """The scorer for the current settings, loaded on first use (on the calling worker thread).
+
+        ``photos``: how many photos it is about to score. With the device setting "auto", a folder
+        too small to pay for CUDA's start-up is scored on the CPU (``model.auto_device``), so the
+        scorer is reloaded when a folder's size moves it across that line; ``None`` (the
+        explainer, a resumed job of unknown size) takes whichever scorer of these settings is loaded.
+        """
+        from photocull.model import auto_device
+
         with self._lock:
             key = self._model_key()
-            if self._scorer is None or key != self._scorer_key:
+            backend, device, ckpt = key
+            wanted = auto_device(device, photos)
+            if self._scorer is None or key != self._scorer_key or (photos is not None and wanted != self._scorer_device):
                 t0 = time.perf_counter()
                 if self._scorer_factory is not None:
                     self._scorer = self._scorer_factory()
                 else:
                     from photocull.model import load_scorer
 
-                    backend, device, ckpt = key
-                    self._scorer = load_scorer(ckpt or None, backend=backend, device=device)
-                self._scorer_key = key
+                    self._scorer = load_scorer(ckpt or None, backend=backend, device=wanted)
+                self._scorer_key, self._scorer_device = key, wanted
                 log.info("model %s loaded in %.1f s", self._scorer.model_id, time.perf_counter() - t0)
             return self._scorer
 
@@ -164,7 +174,7 @@ class EngineBridge:
 
         def job(cancel: threading.Event):
             cache = self.cache
-            scorer = self.scorer()
+            scorer = self.scorer(photos=len(items))
             yield jobs.ModelReady(scorer.model_id)
             batch, last = [], time.monotonic()
             # thumbnails and the reasons/bursts analysis come from the decode scoring does anyway

@@ -72,12 +72,15 @@ def add_scoring_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar on stderr")
 
 
-def load_scorer_from_args(args: argparse.Namespace, backend: str | None = None) -> Scorer:
-    """``model.load_scorer`` with the command's options; a load failure is a CommandError."""
+def load_scorer_from_args(args: argparse.Namespace, backend: str | None = None,
+                          photos: int | None = None) -> Scorer:
+    """``model.load_scorer`` with the command's options for a folder of ``photos`` photos (known
+    from the scan: with ``--device auto`` a small folder is scored on the CPU, see
+    ``model.auto_device``); a load failure is a CommandError."""
     from photocull.model import ModelLoadError, load_scorer
 
     try:
-        return load_scorer(args.model, backend=backend or args.backend, device=args.device)
+        return load_scorer(args.model, backend=backend or args.backend, device=args.device, photos=photos)
     except ModelLoadError as exc:
         # one line on the terminal, whatever a library put into the message
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or ["unknown error"]
@@ -105,7 +108,7 @@ def open_cache(args: argparse.Namespace) -> AbstractContextManager[Cache | None]
 
 def run_scoring(args: argparse.Namespace, items: list[PhotoItem], cache: Cache | None,
                 scorer: Scorer | None = None, analyze: bool = False) -> list[ScoreResult]:
-    """Load the scorer (unless given) and score the scanned ``items``. ``analyze``:
+    """Load the scorer (unless given; for ``len(items)`` photos) and score the scanned ``items``. ``analyze``:
     :func:`run_analysis` will follow, so the scoring decode also caches the analyses.
 
     Results come in the engine's order (cached first). Raises CommandError for
@@ -114,7 +117,7 @@ def run_scoring(args: argparse.Namespace, items: list[PhotoItem], cache: Cache |
     if not items:
         return []
     if scorer is None:
-        scorer = load_scorer_from_args(args)
+        scorer = load_scorer_from_args(args, photos=len(items))
     from tqdm import tqdm
 
     results: list[ScoreResult] = []

@@ -155,9 +155,9 @@ def run(args: argparse.Namespace) -> int:
     root = Path(os.path.abspath(args.folder))
     if not root.is_dir():
         raise CommandError(f"not a folder: {display_path(args.folder)}")
-    scorer = common.load_scorer_from_args(args)  # looked up at call time (one place to swap it)
     want_reasons = args.reasons and (args.csv is not None or args.json is not None)
-    items = scan_photos(args)
+    items = scan_photos(args)  # first: the folder's size chooses the device of --device auto
+    scorer = common.load_scorer_from_args(args, photos=len(items))  # looked up at call time (one place to swap it)
     with open_cache(args) as cache:
         results = run_scoring(args, items, cache, scorer=scorer, analyze=want_reasons)
         rows = rank_results(results)
