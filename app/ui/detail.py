@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QImage, QKeySequence, QPainter, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 from photocull.app.core.session import PICK, REJECT, Entry
 
 from .delegate import score_colour
+from .item_models import reasons_text
 from .legend import HeatLegend
 
-__all__ = ["ImageCanvas", "DetailView", "CompareView", "EXIF_FIELDS"]
+__all__ = ["ElidedLabel", "ImageCanvas", "DetailView", "CompareView", "EXIF_FIELDS"]
 
 EXIF_FIELDS = (("camera", "Camera"), ("lens", "Lens"), ("iso", "ISO"), ("shutter", "Shutter"),
                ("aperture", "Aperture"), ("focal_length", "Focal length"), ("date_taken", "Taken"))
@@ -45,6 +46,37 @@ def _exif_text(key: str, value) -> str:
 ZOOM_STEPS = (1.0, 2.0)  # Z / click toggle fit <-> 100 %; the wheel goes between fit and MAX_ZOOM
 MAX_ZOOM = 4.0
 WHEEL_STEP = 1.25
+
+
+class ElidedLabel(QLabel):
+    """One line of text elided in the middle to the label's width ("IMG_2024…_final.jpg"), so a long
+    file name never widens or overflows its column; the full text is the tooltip and :attr:`full_text`."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        super().setText(self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideMiddle, width))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._elide()
 
 
 class ImageCanvas(QWidget):
@@ -259,9 +291,11 @@ class DetailView(QWidget):
         self.canvas = ImageCanvas()
         side = QFrame()
         side.setFixedWidth(270)
-        self.title = QLabel()
-        self.title.setWordWrap(True)
-        self.title.setStyleSheet("font-weight: bold; font-size: 13pt;")
+        self.title = ElidedLabel()
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSize(13)
+        self.title.setFont(font)
         self.score_label = QLabel()
         self.score_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.score_label.setMinimumHeight(54)
@@ -355,7 +389,7 @@ class DetailView(QWidget):
                 f"background: {c.name()}; color: white; font-size: 22pt; font-weight: bold; border-radius: 8px;")
         flag = {PICK: "⚑ Picked", REJECT: "✕ Rejected"}.get(e.flag, "Unflagged")
         self.decision_label.setText(f"{flag}   {'★' * e.stars}{'☆' * (5 - e.stars)}")
-        parts = [", ".join(e.reasons)] if e.reasons else []
+        parts = [reasons_text(e)] if e.findings else []
         if e.burst is not None and e.burst.is_burst:
             parts.append(e.burst.text + (" — best of the burst" if e.burst.best else ""))
         self.reasons_label.setText("\n".join(parts))
