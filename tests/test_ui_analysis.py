@@ -9,6 +9,7 @@ from PIL import Image, ImageFilter  # noqa: E402
 from test_bursts import save, scene, shot  # noqa: E402
 from test_ui_app import open_and_wait, proxy_names  # noqa: E402
 
+from photocull.app.core.reasons import FIRE, STRONG  # noqa: E402
 from photocull.app.core.session import PICK, REJECT  # noqa: E402
 from photocull.app.ui.item_models import ThumbErrorRole  # noqa: E402
 
@@ -36,6 +37,9 @@ def test_bursts_reasons_and_best_of_burst(qtbot, make_window, env):
     assert [e[k].burst.text for k in ("a1", "a2", "a3")] == ["burst 1/3", "burst 2/3", "burst 3/3"]
     assert e["a2"].burst.best and not e["a1"].burst.best and e["b"].burst.size == 1
     assert "blurry" in e["c"].reasons and "blurry" not in e["a2"].reasons
+    # each reason travels from the analysis with its severity (shown in the detail view)
+    (blur,) = [f for f in e["c"].findings if f[0] == "blurry"]
+    assert blur[2] == ("strong" if blur[1] >= STRONG else "mild") and blur[1] >= FIRE
 
     # the tile shows the marker (crown on the best) and its tooltip the reasons
     assert w.delegate.burst_text(e["a2"]) == "♛ burst 2/3" and w.delegate.burst_text(e["b"]) == ""

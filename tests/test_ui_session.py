@@ -175,10 +175,11 @@ def test_every_change_is_one_event_with_its_paths_and_whether_decisions_changed(
     events.clear()
 
     s.set_scores([ScoreResult(b, 55.0, "ok"), ScoreResult(Path("/elsewhere.jpg"), 1.0, "ok")])
-    s.set_reasons({a: ("blurry",), Path("/elsewhere.jpg"): ["noisy"]})
+    s.set_reasons({a: (("blurry", 0.8, "strong"),), Path("/elsewhere.jpg"): [("noisy", 0.6, "mild")]})
     s.set_taken({c: 12.5})
     assert events == [Change((b,), False, "scores"), Change((a,), False, "reasons"), Change((c,), False, "dates")]
     assert (s.get(b).score, s.get(a).reasons, s.get(c).taken) == (55.0, ["blurry"], 12.5)
+    assert s.get(a).findings == [("blurry", 0.8, "strong")]
     s.auto_cull(threshold=20)
     assert events[-1].decisions and events[-1].what == "auto-cull" and set(events[-1].paths) == {c}
 

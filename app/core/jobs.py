@@ -20,6 +20,7 @@ from pathlib import Path
 from photocull.app.core import decode
 from photocull.app.core.analysis import analyze_items, burst_groups
 from photocull.app.core.cache import Cache
+from photocull.app.core.reasons import Finding
 from photocull.app.core.scan import PhotoItem
 
 __all__ = ["Cancelled", "capture_dates", "analysis_job", "learn_job", "Scanned", "ModelReady", "Scores",
@@ -66,9 +67,15 @@ class Dates:
 
 @dataclass(frozen=True)
 class Reasons:
-    """Defect labels per path ("blurry", ...), a batch of the analysis."""
+    """The reasons named per path, each with its severity ("noisy", 0.83, "strong"), a batch of
+    the analysis (:attr:`photocull.app.core.analysis.Analysis.findings`)."""
 
-    labels: dict[Path, list[str]]
+    findings: dict[Path, list[Finding]]
+
+    @property
+    def labels(self) -> dict[Path, list[str]]:
+        """The labels alone ("blurry", ...) per path."""
+        return {p: [label for label, _, _ in found] for p, found in self.findings.items()}
 
 
 @dataclass(frozen=True)
@@ -142,7 +149,7 @@ def analysis_job(cache: Cache, items: list[PhotoItem], scores: dict[Path, float 
         analyses, batch = [], {}
         for a in analyze_items(items, cache, chunk=chunk):
             analyses.append(a)
-            batch[a.path] = a.labels
+            batch[a.path] = a.findings
             if len(batch) >= chunk:
                 yield Reasons(batch)
                 batch = {}

@@ -40,6 +40,7 @@ from photocull.app.core.decisions import (
     keep_manual,
 )
 from photocull.app.core.paths import as_path
+from photocull.app.core.reasons import Finding
 
 __all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "LABEL_FILTERS", "Entry", "Proposal",
            "Change", "CullSession"]
@@ -63,7 +64,8 @@ class Entry:
     stars: int = 0
     taken: float | None = None  # POSIX timestamp of capture (EXIF) or file mtime
     cached: bool = False
-    reasons: list[str] = field(default_factory=list)  # labels of photocull.app.core.reasons ("blurry", ...)
+    # the reasons named (photocull.app.core.reasons.findings): (label, indicator 0-1, "mild" | "strong")
+    findings: list[Finding] = field(default_factory=list)
     burst: BurstInfo | None = None  # burst / near-duplicate group (photocull.app.core.bursts)
     label: str | None = None  # the photographer's colour label (decisions.LABEL_COLOURS) or another tool's text
     auto: bool = False  # flag and stars are auto-cull's proposal, not the photographer's decision
@@ -75,6 +77,11 @@ class Entry:
     @property
     def failed(self) -> bool:
         return bool(self.error)
+
+    @property
+    def reasons(self) -> list[str]:
+        """The labels of the reasons named ("blurry", ...), without their severity."""
+        return [label for label, _, _ in self.findings]
 
     def matches(self, lo: float = 0.0, hi: float = 100.0, decision: str = "all", min_stars: int = 0,
                 label: str = "any") -> bool:
@@ -220,9 +227,9 @@ class CullSession:
         """Capture times (POSIX seconds) of the paths in ``taken``."""
         return self._set_found("dates", taken, "taken")
 
-    def set_reasons(self, labels: Mapping[Path, Sequence[str]]) -> list[Path]:
-        """Defect labels of :mod:`photocull.app.core.reasons` per path."""
-        return self._set_found("reasons", {p: list(v) for p, v in labels.items()}, "reasons")
+    def set_reasons(self, found: Mapping[Path, Sequence[Finding]]) -> list[Path]:
+        """The reasons named per path, with their severity (:func:`photocull.app.core.reasons.findings`)."""
+        return self._set_found("reasons", {p: list(v) for p, v in found.items()}, "findings")
 
     def set_bursts(self, groups: Mapping[Path, BurstInfo]) -> list[Path]:
         """Burst groups (:mod:`photocull.app.core.bursts`) per path."""

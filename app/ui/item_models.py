@@ -12,7 +12,8 @@ from PySide6.QtGui import QImage, QPixmap
 from photocull.app.core.paths import as_path
 from photocull.app.core.session import Change, CullSession, Entry
 
-__all__ = ["EntryRole", "ThumbRole", "ThumbErrorRole", "PhotoListModel", "PhotoProxyModel", "SORT_KEYS", "sort_key"]
+__all__ = ["EntryRole", "ThumbRole", "ThumbErrorRole", "PhotoListModel", "PhotoProxyModel", "SORT_KEYS", "reasons_text",
+           "sort_key"]
 
 EntryRole = Qt.ItemDataRole.UserRole + 1
 ThumbRole = Qt.ItemDataRole.UserRole + 2
@@ -24,6 +25,12 @@ Index = QModelIndex | QPersistentModelIndex
 SORT_KEYS = ("score", "name", "date", "burst")
 # a refresh touching more separate runs of rows than this sends one dataChanged over their span
 _MAX_RUNS = 32
+
+
+def reasons_text(e: Entry) -> str:
+    """The reasons named with their severity, as the detail view and the tooltip show them:
+    "noisy (strong) · underexposed (mild)" (tiles show the labels alone, to stay compact)."""
+    return " · ".join(f"{label} ({word})" for label, _, word in e.findings)
 
 
 def sort_key(key: str, e: Entry) -> tuple:
@@ -184,8 +191,8 @@ class PhotoListModel(QAbstractListModel):
                 tip += f"\nerror: {e.error}"
             if e.burst is not None and e.burst.is_burst:
                 tip += f"\n{e.burst.text}" + (" (best of the burst)" if e.burst.best else "")
-            if e.reasons:
-                tip += "\n" + ", ".join(e.reasons)
+            if e.findings:
+                tip += "\n" + reasons_text(e)
             if e.label is not None:
                 tip += f"\nlabel: {e.label}"
             return tip

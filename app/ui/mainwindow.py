@@ -561,7 +561,7 @@ class MainWindow(QMainWindow):
             return
         session = self.list_model.session
         if isinstance(msg, jobs.Reasons):
-            session.set_reasons(msg.labels)
+            session.set_reasons(msg.findings)
         elif isinstance(msg, jobs.Bursts):
             session.set_bursts(msg.groups)
             n = len({b.group for b in msg.groups.values() if b.is_burst})
