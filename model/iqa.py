@@ -133,6 +133,11 @@ class IQAModel(ScorerMixin, nn.Module):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    @property
+    def inference_chunk(self) -> int | None:
+        """Images per forward pass on the CPU (``CPU_CHUNK``); None on CUDA: the whole batch."""
+        return CPU_CHUNK if self.device.type != "cuda" else None
+
     def predict_batch(self, x) -> np.ndarray:
         """(N,3,S,S) preprocessed float32 -> (N,) scores 0-100.
 

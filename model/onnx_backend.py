@@ -156,12 +156,17 @@ class OnnxScorer(ScorerMixin):
         self.precision = meta.get("photocull_precision", "fp32")
         self.fp32_sha256 = meta.get("photocull_fp32_sha256")
 
+    @property
+    def inference_chunk(self) -> int | None:
+        """Images per run: ``CPU_CHUNK`` on the CPU, None (the whole batch) on an accelerator."""
+        return CPU_CHUNK if self.session.get_providers()[0] == "CPUExecutionProvider" else None
+
     def predict_batch(self, x) -> np.ndarray:
         """(N,3,S,S) preprocessed float32 -> (N,) scores 0-100; in chunks of ``CPU_CHUNK`` on the CPU."""
         x = check_batch(x, self.image_size)
         if len(x) == 0:
             return np.zeros(0, dtype=np.float32)
-        step = CPU_CHUNK if self.session.get_providers()[0] == "CPUExecutionProvider" else len(x)
+        step = self.inference_chunk or len(x)
         return np.concatenate([to_scores(self.session.run([OUTPUT_NAME], {INPUT_NAME: x[i:i + step]})[0])
                                for i in range(0, len(x), step)])
 

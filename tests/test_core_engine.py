@@ -249,3 +249,47 @@ def test_the_default_cpu_model_scores_in_the_pipeline_as_on_its_own(tmp_path, ko
     expected = scorer.predict_batch(x)
     assert [got[it.path] for it in items] == pytest.approx(expected.tolist(), abs=1e-4)
     assert np.ptp(expected) > 1.0  # photos the model tells apart
+
+
+def test_inference_starts_on_the_first_decoded_chunk_of_a_batch(tmp_path):
+    """With an ``inference_chunk``, a batch's first photos are scored while its last one is still
+    being decoded (the cores never wait for a whole batch), in chunks, with the same scores."""
+    greys = [10, 60, 110, 160, 210, 250]
+    for i, grey in enumerate(greys):
+        write_photo(tmp_path / f"p{i}.jpg", grey=grey)
+
+    class Chunked(FakeScorer):
+        inference_chunk = 2
+
+        def __init__(self):
+            super().__init__()
+            self.scored_once = threading.Event()
+            self.last_waited = []
+
+        def preprocess(self, img):
+            if img.getpixel((0, 0))[0] > 240:  # the last photo: its decode ends after a first inference
+                self.last_waited.append(self.scored_once.wait(timeout=60))
+            return super().preprocess(img)
+
+        def predict_batch(self, x):
+            self.scored_once.set()
+            return super().predict_batch(x)
+
+    scorer = Chunked()
+    results = list(score_items(scan_folder(tmp_path), scorer, None, batch_size=6, workers=2))
+    assert scorer.last_waited == [True]  # not a timeout: inference did not wait for the whole batch
+    assert scorer.batches == [2, 2, 2]
+    plain = {r.path: r.score for r in score_items(scan_folder(tmp_path), FakeScorer(), None, batch_size=6)}
+    assert {r.path: r.score for r in results} == plain
+
+
+def test_inference_chunk_of_the_real_scorers(tmp_path):
+    from photocull.model import create_model
+    from photocull.model.onnx_backend import OnnxScorer, export_onnx
+    from photocull.model.scoring import CPU_CHUNK
+
+    m = create_model(pretrained=False, image_size=32, hidden=(8, 8)).eval()
+    assert m.inference_chunk == CPU_CHUNK
+    assert OnnxScorer(export_onnx(m, tmp_path / "m" / "model.onnx"), "cpu").inference_chunk == CPU_CHUNK
+    assert engine.inference_chunk(FakeScorer(), 16) == 16  # no chunk: the whole batch (a GPU's way)
+    assert engine.inference_chunk(m, 3) == 3

@@ -6,8 +6,9 @@
    first, without decoding anything;
 2. items the scan already marked as failed are yielded as errors;
 3. the misses are decoded + preprocessed by a ``ThreadPoolExecutor`` (PIL
-   releases the GIL while decoding) while the previous batch runs through
-   ``scorer.predict_batch``; each batch's results are written to the cache in
+   releases the GIL while decoding), always a batch ahead of
+   ``scorer.predict_batch``, which takes each batch in chunks as they are decoded
+   (:func:`inference_chunk`); each batch's results are written to the cache in
    one transaction, then yielded.
 
 With ``thumb_size`` (and a cache), each decoded photo's thumbnail
@@ -53,7 +54,8 @@ ERROR = "error"
 
 
 class Scorer(Protocol):
-    """What the engine needs from ``model.load_scorer()``'s result."""
+    """What the engine needs from ``model.load_scorer()``'s result (and, optionally, an
+    ``inference_chunk``: see :func:`inference_chunk`)."""
 
     model_id: str
     image_size: int
@@ -136,7 +138,24 @@ def _prepare(item: PhotoItem, scorer: Scorer, extras: _Extras) -> _Prepared:
     return out
 
 
-def _score_batch(prepared: list[_Prepared], scorer: Scorer) -> list[tuple[_Prepared, float | None, str]]:
+def _score_batch(futures: list[Future], scorer: Scorer) -> list[tuple[_Prepared, float | None, str]]:
+    """Score one batch chunk by chunk (:func:`inference_chunk`) in the order the photos were queued:
+    a chunk's inference starts as soon as its photos are decoded, while the rest of the batch is
+    still decoding, so the cores idle only for the last chunk of the run, not its last batch."""
+    step = inference_chunk(scorer, len(futures))
+    out = []
+    for start in range(0, len(futures), step):
+        out += _score_chunk([f.result() for f in futures[start:start + step]], scorer)
+    return out
+
+
+def inference_chunk(scorer: Scorer, batch_size: int) -> int:
+    """Photos per inference call: the scorer's ``inference_chunk`` (its CPU chunk; None on a GPU,
+    which wants the whole batch), at most ``batch_size``."""
+    return max(1, min(batch_size, getattr(scorer, "inference_chunk", None) or batch_size))
+
+
+def _score_chunk(prepared: list[_Prepared], scorer: Scorer) -> list[tuple[_Prepared, float | None, str]]:
     good = [p for p in prepared if p.array is not None and not p.error]
     scores: dict[int, float] = {}
     if good:
@@ -220,7 +239,7 @@ def score_items(
             # Queue the next batch's decodes now: they overlap this batch's inference.
             pending = ([pool.submit(_prepare, it, scorer, extras) for it in batches[i + 1]]
                        if i + 1 < len(batches) else [])
-            scored = _score_batch([f.result() for f in current], scorer)
+            scored = _score_batch(current, scorer)
             if cache is not None:
                 cache.put_scores(
                     [(p.item.path, p.size, p.mtime_ns, score, err)
