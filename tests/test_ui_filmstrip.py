@@ -134,6 +134,7 @@ def test_the_first_heatmap_is_ready_before_the_loupe_opens(qtbot, make_window, e
     open_and_wait(qtbot, w, tmp_path / "shoot")  # scoring done: the current photo is readied
     first = w.current_entry()
     qtbot.waitUntil(lambda: first.path in w.heats, timeout=10000)
-    w.show_detail()
+    with qtbot.waitSignal(w.heatmap_shown, timeout=1000):  # what a script driving the app waits for
+        w.show_detail()
     assert w.detail.entry is first and w.detail.canvas.has_heatmap  # at once, nothing computed on Return
     assert w.times.heatmap_ms[0] < 150

@@ -1,7 +1,7 @@
 """A photographer's walkthrough of the desktop app, driven by key presses (xdotool) under Xvfb.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tools/walkthrough.py \\
-        --folder /tmp/photocull-walk/shoot --out docs/screenshots --timings docs/gui-timings.json
+        --out /tmp/walk-shots --timings /tmp/walk.json [--docs docs/screenshots]
 
 1. Builds a mixed shoot (``--folder``, rebuilt when missing; the same photos every time) from the
    shared data: CLIVE JPEGs as they are, Kodak photos enlarged to 6 MP JPEGs, CBSD68 photos as
@@ -10,11 +10,14 @@
 2. Starts ``photocull gui FOLDER`` as its own process (fresh settings and cache under the work
    dir, the real default model) and waits for the first thumbnail, the scores and the analysis.
 3. Presses keys as a photographer would: Return opens the loupe on the last 6 MP photo, Left
-   moves back through them (a pause at each for its heatmap; P and X on a few), Z zooms to
+   moves back through them (a pause at each for its heatmap; P and X on a few), a screenshot of
+   an under-exposed copy once its heatmap is shown, Left to its original, Z zooms to
    100 % at the mouse, Escape,
    Shift+Right and C compare two burst shots, Z zooms both in sync, Ctrl+K opens the auto-cull
    preview; a screenshot of each (grabbed from the X screen by Qt) goes to ``--out``.
-4. Writes the timings (``--timings``): launch to first thumbnail, arrow to photo and arrow to
+4. With ``--docs``, writes the loupe, compare and auto-cull screenshots again there, small
+   enough for the repository (:func:`for_docs`).
+5. Writes the timings (``--timings``): launch to first thumbnail, arrow to photo and arrow to
    heatmap (median and all presses), the first heatmap of the session.
 
 Settings, cache and logs live in ``--work`` (default /tmp/photocull-walk); nothing of the
@@ -37,6 +40,10 @@ from PIL import Image, ImageFilter
 
 REPO = Path(__file__).resolve().parents[1]
 BURSTS = 3  # bursts of 3 frames each, named so they sort first
+# the screenshots --docs writes, and their names there
+DOC_SHOTS = {"loupe-100.png": "walk_loupe_100.png", "compare-zoom.png": "walk_compare_zoomed.png",
+             "autocull-preview.png": "walk_auto_cull_preview.png"}
+DOC_WIDTH = 1400
 
 
 def _save(img: Image.Image, path: Path, taken: float) -> None:
@@ -129,11 +136,17 @@ def read_timings(path: Path) -> dict:
         return {}
 
 
-def wait_for(path: Path, milestone: str, timeout_s: float, proc: subprocess.Popen) -> dict:
+def reached(path: Path, milestone: str) -> int:
+    """How many times the app has reached ``milestone`` ("heatmap" is reached once per photo)."""
+    return read_timings(path).get("reached", []).count(milestone)
+
+
+def wait_for(path: Path, milestone: str, timeout_s: float, proc: subprocess.Popen, count: int = 1) -> dict:
+    """Wait until the app has reached ``milestone`` ``count`` times."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         t = read_timings(path)
-        if milestone in t.get("reached", []):
+        if t.get("reached", []).count(milestone) >= count:
             return t
         if proc.poll() is not None:
             raise SystemExit(f"the app exited ({proc.returncode}) before '{milestone}'")
@@ -166,12 +179,16 @@ def walk(folder: Path, out: Path, work: Path, presses: int, pause: float) -> dic
         key("Left", 1.0)  # the last good photo, kodak_kodim08.jpg (6 MP): a moment on it in the grid
         key("Return", 4.0)  # the loupe, and the first heatmap of the session
         for i in range(presses):  # back through the 6 MP Kodak photos, a look at each
+            heatmaps = reached(timings, "heatmap")
             key("Left", pause)
             if i in (1, 4):
                 key("p")  # the photographer's own picks and a reject: auto-cull leaves them alone
             elif i == 6:
                 key("x")
-        shots.append(grab(out / "detail.png", window))  # fitted, with its heatmap
+        wait_for(timings, "heatmap", 120, proc, heatmaps + 1)  # its heatmap, however busy the machine
+        time.sleep(0.5)
+        shots.append(grab(out / "detail.png", window))  # an under-exposed copy, fitted, with its heatmap
+        key("Left", pause)  # its original
         key("h")  # heatmap off: the photo's own pixels
         xdo("mousemove", str(window[0] + 560), str(window[1] + 330))  # over the photo
         key("z", 3.0)  # 100 % at the mouse, from the full-resolution decode
@@ -216,13 +233,31 @@ def walk(folder: Path, out: Path, work: Path, presses: int, pause: float) -> dic
     }
 
 
+def for_docs(png: Path, dest: Path) -> Path:
+    """``png`` made small enough for the repository (< 400 KB): at most DOC_WIDTH px wide (the window's
+    width: the loupe stays at 100 %), in 256 colours, dithered (the heatmap legend keeps its gradient)."""
+    img = Image.open(png).convert("RGB")
+    if img.width > DOC_WIDTH:
+        img = img.resize((DOC_WIDTH, round(img.height * DOC_WIDTH / img.width)), Image.Resampling.LANCZOS)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    img.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG).save(
+        tmp, "PNG", optimize=True)
+    os.replace(tmp, dest)
+    print(f"  {dest} ({dest.stat().st_size // 1024} KB)", flush=True)
+    return dest
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/photocull-walk"))
     ap.add_argument("--folder", type=Path, help="the shoot (default WORK/shoot, built when missing)")
     ap.add_argument("--out", type=Path, default=Path("/tmp/photocull-walk/screenshots"))
     ap.add_argument("--timings", type=Path, help="write the measured timings here (JSON)")
-    ap.add_argument("--presses", type=int, default=11, help="Left presses through the loupe")
+    ap.add_argument("--presses", type=int, default=10,
+                    help="Left presses through the loupe before the detail screenshot (one more follows)")
+    ap.add_argument("--docs", type=Path, help="also write the loupe, compare and auto-cull screenshots here, "
+                    f"at most {DOC_WIDTH} px wide in 256 colours (docs/screenshots: {', '.join(DOC_SHOTS.values())})")
     ap.add_argument("--pause", type=float, default=2.5, help="seconds between presses (a look at the photo)")
     args = ap.parse_args(argv)
     from photocull.model.paths import data_dir
@@ -233,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         build_shoot(folder, data_dir())
     print(f"{sum(1 for _ in folder.iterdir())} photos in {folder}", flush=True)
     result = walk(folder, args.out, args.work, args.presses, args.pause)
+    if args.docs:
+        result["docs"] = [str(for_docs(args.out / shot, args.docs / name)) for shot, name in DOC_SHOTS.items()]
     text = json.dumps(result, indent=2)
     print(text)
     if args.timings:

@@ -53,8 +53,9 @@ def _screenshot_and_quit(app, win, folder: str, png: str, timeout_s: float) -> i
 
 
 def _write_timings_on_milestones(app, win, path: str) -> None:
-    """Write ``win.times`` to ``path`` (atomically) when scoring ends, when the analysis ends and at
-    exit, with which of those happened, so a script driving the app knows when to go on."""
+    """Write ``win.times`` to ``path`` (atomically) when scoring ends, when the analysis ends, each
+    time the loupe's photo gets its heatmap and at exit, with which of those happened (in order), so
+    a script driving the app knows when to go on."""
     import json
 
     from photocull.model.fileio import atomic_write_text
@@ -69,6 +70,7 @@ def _write_timings_on_milestones(app, win, path: str) -> None:
 
     win.folder_loaded.connect(lambda _gen: write("scored"))
     win.analysis_done.connect(lambda _gen: write("analysed"))
+    win.heatmap_shown.connect(lambda: write("heatmap"))
     app.aboutToQuit.connect(lambda: write("quit"))
 
 

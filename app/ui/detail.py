@@ -337,8 +337,8 @@ class DetailView(QWidget):
         lay.addSpacing(8)
         lay.addLayout(form)
         lay.addStretch(1)
-        hint = QLabel("← → previous/next · P pick · X reject · U unflag · 0–5 stars · Z or click: fit ↔ 100 % · "
-                      "Shift+Z 200 % · wheel zoom · drag pan · Esc grid")
+        hint = QLabel("← → previous / next · Esc grid\nP pick · X reject · U unflag · 0–5 stars\n"
+                      "Z or click: fit ↔ 100 % · Shift+Z 200 %\nwheel: zoom · drag: pan · ? all keys")
         hint.setWordWrap(True)
         hint.setStyleSheet("color: gray;")
         lay.addWidget(hint)

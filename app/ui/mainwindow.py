@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
     folder_loaded = Signal(int)  # generation; emitted when scoring of a folder ended (done or cancelled)
     export_done = Signal()
     analysis_done = Signal(int)  # generation; reasons and bursts of the folder are known
+    heatmap_shown = Signal()  # the loupe's photo got its heatmap
     learn_done = Signal(object)  # LearnReport, or the message why nothing was learned
 
     def __init__(self, settings: Settings | None = None, bridge: EngineBridge | None = None):
@@ -898,6 +899,7 @@ class MainWindow(QMainWindow):
         if rid == self._detail_request and not (self.detail.canvas.has_heatmap and self._detail_shown == rid):
             self.detail.set_heatmap(image)
             self.times.shown(rid, "heatmap")
+            self.heatmap_shown.emit()
             logging.getLogger(__name__).debug("heatmap made in %.2f s", seconds)
 
     def _on_detail_failed(self, rid: int, tb: str) -> None:
