@@ -50,8 +50,10 @@ def build_demo_folder(dest: Path, n: int = 8, side: int = 768) -> Path:
 
 
 def capture(win, folder: Path, out: Path) -> list[Path]:
-    """Drive ``win`` through grid, detail (heatmap) and compare views, saving a PNG of each."""
+    """Drive ``win`` through grid, detail (heatmap) and compare views, saving a PNG of each (small
+    enough for the repository: tools/walkthrough.py's ``for_docs``)."""
     from PySide6.QtCore import QEventLoop, QTimer
+    from walkthrough import for_docs  # tools/ is on the path of a script run from it
 
     def wait_until(cond, timeout_s: float = 600.0) -> None:
         import time
@@ -79,19 +81,17 @@ def capture(win, folder: Path, out: Path) -> list[Path]:
     wait_until(lambda: all(win.list_model.has_thumbnail(str(e.path)) for e in ranked[:12]), 120)
     saved = []
 
-    def grab(name: str) -> None:
+    def grab(name: str, widget=win) -> None:
         wait_until(lambda: True, 1)
         p = out / name
-        win.grab().save(str(p))
-        saved.append(p)
+        widget.grab().save(str(p))
+        saved.append(for_docs(p, p))
 
     grab("grid.png")
     win.choose_auto_cull()  # its live preview counts the photographer's 5-star pick as left alone
     dialog = win.cull_dialog
     wait_until(lambda: dialog.isVisible(), 30)
-    wait_until(lambda: True, 1)
-    dialog.grab().save(str(out / "auto_cull_preview.png"))
-    saved.append(out / "auto_cull_preview.png")
+    grab("auto_cull_preview.png", dialog)
     dialog.reject()
     worst = ranked[-1]
     win.show_detail_for(session.get(worst.path))

@@ -43,7 +43,8 @@ BURSTS = 3  # bursts of 3 frames each, named so they sort first
 # the screenshots --docs writes, and their names there
 DOC_SHOTS = {"loupe-100.png": "walk_loupe_100.png", "compare-zoom.png": "walk_compare_zoomed.png",
              "autocull-preview.png": "walk_auto_cull_preview.png"}
-DOC_WIDTH = 1400
+DOC_WIDTH = 1500  # the widest window of tools/walkthrough.py and tools/screenshots.py
+DOC_BYTES = 400_000
 
 
 def _save(img: Image.Image, path: Path, taken: float) -> None:
@@ -234,17 +235,22 @@ def walk(folder: Path, out: Path, work: Path, presses: int, pause: float) -> dic
 
 
 def for_docs(png: Path, dest: Path) -> Path:
-    """``png`` made small enough for the repository (< 400 KB): at most DOC_WIDTH px wide (the window's
-    width: the loupe stays at 100 %), in 256 colours, dithered (the heatmap legend keeps its gradient)."""
-    img = Image.open(png).convert("RGB")
-    if img.width > DOC_WIDTH:
-        img = img.resize((DOC_WIDTH, round(img.height * DOC_WIDTH / img.width)), Image.Resampling.LANCZOS)
+    """``png`` made small enough for the repository at ``dest`` (may be ``png``): 256 colours, at most
+    DOC_WIDTH px wide (the windows' width: a loupe at 100 % stays at 100 %), narrower in steps of 10 %
+    while the file is over DOC_BYTES. tools/screenshots.py saves its screenshots with it too."""
+    full = Image.open(png).convert("RGB")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")
-    img.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG).save(
-        tmp, "PNG", optimize=True)
+    width = min(full.width, DOC_WIDTH)
+    while True:
+        img = full if width == full.width else full.resize((width, round(full.height * width / full.width)),
+                                                           Image.Resampling.LANCZOS)
+        img.quantize(256, method=Image.Quantize.FASTOCTREE).save(tmp, "PNG", optimize=True)
+        if tmp.stat().st_size <= DOC_BYTES or width < 800:
+            break
+        width = int(width * 0.9)
     os.replace(tmp, dest)
-    print(f"  {dest} ({dest.stat().st_size // 1024} KB)", flush=True)
+    print(f"  {dest} ({width} px, {dest.stat().st_size // 1024} KB)", flush=True)
     return dest
 
 
@@ -257,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--presses", type=int, default=10,
                     help="Left presses through the loupe before the detail screenshot (one more follows)")
     ap.add_argument("--docs", type=Path, help="also write the loupe, compare and auto-cull screenshots here, "
-                    f"at most {DOC_WIDTH} px wide in 256 colours (docs/screenshots: {', '.join(DOC_SHOTS.values())})")
+                    f"in 256 colours, under {DOC_BYTES // 1000} KB (docs/screenshots: {', '.join(DOC_SHOTS.values())})")
     ap.add_argument("--pause", type=float, default=2.5, help="seconds between presses (a look at the photo)")
     args = ap.parse_args(argv)
     from photocull.model.paths import data_dir
