@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QFontMetrics  # noqa: E402
 
 from photocull.app.core.session import CullSession, Entry  # noqa: E402
-from photocull.app.ui.detail import DetailView  # noqa: E402
+from photocull.app.ui.detail import CompareView, DetailView, ElidedLabel  # noqa: E402
 from photocull.app.ui.item_models import PhotoListModel, reasons_text  # noqa: E402
 from photocull.app.ui.legend import TICKS, HeatLegend  # noqa: E402
 
@@ -80,3 +80,17 @@ def test_the_detail_view_and_tooltip_show_each_reason_with_its_severity(detail):
     assert tip.splitlines()[-1] == reasons_text(e) == "noisy (strong) · underexposed (mild)"
     detail.show_entry(Entry(Path("/shoot/b.jpg"), score=80.0))
     assert detail.reasons_label.text() == ""  # no reason named, nothing shown
+
+
+def test_compare_columns_keep_their_width_with_a_long_file_name(qtbot):
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.resize(800, 400)
+    view.show()
+    view.show_entries([Entry(Path("/shoot") / LONG, score=50.0), Entry(Path("/shoot/b.jpg"), score=70.0)])
+    qtbot.wait(20)
+    boxes = [view.cells[str(p)][0].parentWidget() for p in (Path("/shoot") / LONG, Path("/shoot/b.jpg"))]
+    assert abs(boxes[0].width() - boxes[1].width()) <= 2 and boxes[0].width() < 420
+    names = boxes[0].findChildren(ElidedLabel)
+    assert len(names) == 1 and names[0].full_text == LONG and "…" in names[0].text()
+    assert view.cells[str(Path("/shoot/b.jpg"))][1].text().startswith("<b")  # the score caption beside it

@@ -443,7 +443,7 @@ class CompareView(QWidget):
         super().__init__(parent)
         self.grid = QGridLayout(self)
         self.grid.setSpacing(6)
-        self.cells: dict[str, tuple[ImageCanvas, QLabel]] = {}
+        self.cells: dict[str, tuple[ImageCanvas, QLabel]] = {}  # path -> canvas, score/decision caption
         self.entries: list[Entry] = []
         self.active = 0
         ctx = Qt.ShortcutContext.WidgetWithChildrenShortcut
@@ -472,10 +472,14 @@ class CompareView(QWidget):
             canvas.clear("loading…")
             canvas.clicked.connect(lambda i=i: self.set_active(i))
             canvas.view_changed.connect(lambda c=canvas: self._sync_from(c))
+            name = ElidedLabel()  # a long file name never widens its column
+            name.setText(e.name)
             cap = QLabel()
-            cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            row = QHBoxLayout()
+            row.addWidget(name, 1)
+            row.addWidget(cap)
             lay.addWidget(canvas, 1)
-            lay.addWidget(cap)
+            lay.addLayout(row)
             self.grid.addWidget(box, i // cols, i % cols)
             self.cells[str(e.path)] = (canvas, cap)
             self.update_entry(e)
@@ -513,7 +517,7 @@ class CompareView(QWidget):
         score = "—" if e.score is None else f"{e.score:.1f}"
         colour = "#888" if e.score is None else score_colour(e.score).name()
         flag = {PICK: " ⚑", REJECT: " ✕"}.get(e.flag, "")
-        cell[1].setText(f"{e.name} · <b style='color:{colour}'>{score}</b>{flag} {'★' * e.stars}")
+        cell[1].setText(f"<b style='color:{colour}'>{score}</b>{flag} {'★' * e.stars}")
 
     def set_image(self, path: str, image: QImage, error: str) -> None:
         cell = self.cells.get(path)
