@@ -8,10 +8,11 @@ is named when its indicator reaches :data:`FIRE` (0.5) and is "strong" from :dat
 
 The measures and their ONE calibration table live in :mod:`photocull.model.defects` (shared with the
 defect heatmap); the module docstring there says what each measures and how the table was fit.
-Measured on the reduced-size decode the engine also scores from (short side
-:data:`ANALYSIS_SIDE`), except the JPEG blockiness, which is read at the resolution of the image
-handed in (the 8x8 grid does not survive a reduction; known limit: a photo draft-decoded at 1/4 or
-1/8 shows no grid, so its compression is not seen).
+Measured on the image handed in (the engine's scoring decode) reduced to short side
+:data:`ANALYSIS_SIDE`, except the noise and the JPEG blockiness, which are read at the resolution
+of the image handed in (a reduction averages noise away and removes the 8x8 grid; known limit: a
+photo draft-decoded at 1/4 or 1/8 shows no grid, so its compression is not seen, and its noise is
+the noise left at that decode's scale).
 
 When motion blur is named, "blurry" is not also named: a shaken photo is blurred along the shake,
 and the more specific reason is the useful one.
@@ -31,7 +32,7 @@ from photocull.model.defects import ANALYSIS_SIDE, FIRE, STRONG
 __all__ = ["ANALYSIS_SIDE", "FIRE", "INDICATORS", "LABELS", "STRONG", "VERSION", "Finding", "analyze",
            "as_records", "as_text", "describe", "findings", "labels", "prepare", "severity_word"]
 
-VERSION = 3  # bump when a measure or the calibration changes (cached indicators are then recomputed)
+VERSION = 4  # bump when a measure or the calibration changes (cached indicators are then recomputed)
 
 # key -> human label, in the order labels are listed
 LABELS: dict[str, str] = {
