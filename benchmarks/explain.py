@@ -106,27 +106,28 @@ def calibrate(rows: list[dict]) -> dict[str, tuple[str, float, float, float]]:
 
 @contextmanager
 def analysis_side(side: int, table: dict | None = None):
-    """Measure at ``side`` (defects.ANALYSIS_SIDE) and, with ``table``, name reasons by it."""
-    saved = defects.ANALYSIS_SIDE, dict(defects.CALIBRATION)
-    defects.ANALYSIS_SIDE = side
+    """Measure at ``side`` (defects.MEASURE_SIDE) and, with ``table``, name reasons by it."""
+    saved = defects.MEASURE_SIDE, dict(defects.CALIBRATION)
+    defects.MEASURE_SIDE = side
     if table is not None:
         defects.CALIBRATION.update(table)
     try:
         yield
     finally:
-        defects.ANALYSIS_SIDE = saved[0]
+        defects.MEASURE_SIDE = saved[0]
         defects.CALIBRATION.clear()
         defects.CALIBRATION.update(saved[1])
 
 
-def compare_sides(sides: list[int], limit: int | None) -> str:
+def compare_sides(sides: list[int], limit: int | None, shipped_rows: list[dict]) -> str:
     """Reasons at each analysis side, in one run: the table refit on the calibration scenes at that
-    side (the measures are scale-dependent), evaluated on the others; and the analysis's cost."""
+    side (the measures are scale-dependent), evaluated on the others; and the analysis's cost.
+    ``shipped_rows``: the takes measured at the shipped side (not measured again)."""
     out = ["| analysis side | ms per take (768x512 / all) | originals clean | "
            + " | ".join(f"{n} mild / strong" for n in SPOILS) + " |", "|---|---|---|" + "---|" * len(SPOILS)]
     for side in sides:
         with analysis_side(side):
-            rows = measure_takes(limit)
+            rows = shipped_rows if side == defects.MEASURE_SIDE else measure_takes(limit)
             table = calibrate(rows)
         with analysis_side(side, table):
             rs = reason_tables(labelled(rows))
@@ -134,7 +135,7 @@ def compare_sides(sides: list[int], limit: int | None) -> str:
         ms = [1000 * np.median([r["seconds"] for r in rows if r["pixels"] == big]),
               1000 * np.median([r["seconds"] for r in rows])]
         cells = [f"{_fmt(rs['recall'][f'{n} mild'])} / {_fmt(rs['recall'][f'{n} strong'])}" for n in SPOILS]
-        out.append(f"| {side}{' (shipped)' if side == defects.ANALYSIS_SIDE else ''} | {ms[0]:.0f} / {ms[1]:.0f} | "
+        out.append(f"| {side}{' (shipped)' if side == defects.MEASURE_SIDE else ''} | {ms[0]:.0f} / {ms[1]:.0f} | "
                    f"{rs['originals_clean']:.2f} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         text += ("\nReasons at other analysis sides (the photo reduced to this short side before measuring; noise and "
                  "blockiness are read at the photo's own resolution), each side with its table refit on the calibration "
                  "scenes; analysis milliseconds per take, median:\n\n"
-                 + compare_sides([int(v) for v in args.sides.split(",")], args.limit))
+                 + compare_sides([int(v) for v in args.sides.split(",")], args.limit, rows))
     text += f"\n({time.perf_counter() - t0:.0f} s in all.)\n"
     print(text)
     if args.pictures:

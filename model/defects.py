@@ -4,7 +4,7 @@ Pure numpy/scipy (no model, no PyTorch), so the reasons (``photocull.app.core.re
 heatmap of every build (``photocull.model.explain.heatmap``) share one set of measures and ONE
 calibration table, :data:`CALIBRATION`, and neither depends on a trained weight file.
 
-Measures (:func:`measures`; luminance ``y`` of the photo reduced to :data:`ANALYSIS_SIDE` on the
+Measures (:func:`measures`; luminance ``y`` of the photo reduced to :data:`MEASURE_SIDE` on the
 short side, except ``noise`` and ``blockiness``, which are pixel-level and taken at the resolution
 the photo was given in, on its central :data:`BLOCK_CROP` px: a reduction averages the noise away,
 by how much depends on the reduction, and removes the 8x8 JPEG grid):
@@ -30,7 +30,8 @@ by how much depends on the reduction, and removes the 8x8 JPEG grid):
     Share of pixels whose brightest channel is at or above :data:`BRIGHT` (0.8, i.e. 204): a push in exposure moves the
     upper half of the tones to the top of the range. Mean luminance (the measure before) cannot tell
     a bright scene from a pushed one as well: on the benchmark's calibration scenes, at the same
-    false-alarm rate on the originals, it named 0.52 of the mild over-exposures, this 0.63.
+    false-alarm rate on the originals, it named 0.52 of the mild over-exposures of the evaluation
+    scenes, this 0.63.
 ``highlights_clipped`` / ``shadows_clipped``
     Share of pixels with all three channels >= 250 / <= 6.
 ``compression``
@@ -56,11 +57,17 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-__all__ = ["ANALYSIS_SIDE", "CALIBRATION", "FIRE", "MEASURES", "STRONG", "blockiness", "defect_map",
+__all__ = ["ANALYSIS_SIDE", "CALIBRATION", "FIRE", "MEASURES", "MEASURE_SIDE", "STRONG", "blockiness", "defect_map",
            "indicators", "measures", "prepare", "ramp"]
 
-# the default model's input side: the engine's scoring decode then serves the analysis too
+# the decode the analysis reads (the default model's input side: the engine's scoring decode then
+# serves the analysis too); noise and blockiness are read at that decode's resolution
 ANALYSIS_SIDE = 448
+# ... and the other measures on it reduced to this short side. `python -m benchmarks.explain --sides
+# 448,336,224` (each side with its own refit table) names the spoils about as well at 336, for less
+# cost, and worse at 224 (docs/EXPLANATIONS.md); 336 is not used because the defect map's blur tiles
+# then read the sharp parts of a clean photo (Kodak 03) as missed focus
+MEASURE_SIDE = 448
 FIRE = 0.5  # an indicator at or above this names its reason
 STRONG = 0.75  # ... and at or above this the reason is "strong"
 BLOCK = 8  # the JPEG block side
@@ -72,7 +79,7 @@ BLOCK_CROP = 1024  # noise and blockiness are measured on at most this much of t
 CALIBRATION: dict[str, tuple[str, float, float, float]] = {
     "blur": ("blur", 0.2041, 0.3437, 0.699),
     "motion_blur": ("motion", 0.0301, 0.1739, 0.2461),
-    "noise": ("noise", 1.1526, 9.4029, 18.4306),
+    "noise": ("noise", 1.1227, 9.2405, 18.5288),
     "underexposed": ("tones", 1.1871, 0.8358, 0.4331),
     "overexposed": ("bright", 0.0749, 0.398, 0.4797),
     "highlights_clipped": ("highlights", 0, 0.1412, 0.2934),
@@ -94,11 +101,11 @@ FAINT = 0.25  # half of FIRE: weaker local evidence is left out of the map
 
 
 def prepare(img: Image.Image) -> np.ndarray:
-    """RGB float32 (H, W, 3) in 0-1, reduced so the short side is at most ANALYSIS_SIDE."""
+    """RGB float32 (H, W, 3) in 0-1, reduced so the short side is at most MEASURE_SIDE."""
     img = img.convert("RGB")
     short = min(img.size)
-    if short > ANALYSIS_SIDE:
-        scale = ANALYSIS_SIDE / short
+    if short > MEASURE_SIDE:
+        scale = MEASURE_SIDE / short
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
                          Image.Resampling.BILINEAR, reducing_gap=3.0)
     return np.asarray(img, np.float32) * np.float32(1 / 255)
@@ -163,7 +170,9 @@ def _noise_parts(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     smoothed copy (flat pixels have a low one) and the mask of usable pixels (interior, not clipped)."""
     r = np.abs(ndimage.convolve(y, _IMMERKAER, mode="reflect")) * (255 / _IMMERKAER_MEDIAN)
     smooth = ndimage.gaussian_filter(y, 2.0)
-    grad = ndimage.gaussian_gradient_magnitude(smooth, 1.0)
+    # central differences of the smoothed copy: a Gaussian-derivative filter costs twice the time
+    gy, gx = np.gradient(smooth)
+    grad = np.hypot(gy, gx)
     usable = (smooth > 0.03) & (smooth < 0.97)  # clipped tones carry no noise
     usable[[0, -1], :] = usable[:, [0, -1]] = False
     return r / np.sqrt(np.clip(smooth, 0.03, 1.0) / 0.5), grad, usable

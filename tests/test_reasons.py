@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from photocull.app.core import reasons
+from photocull.model import defects
 from photocull.training.spoils import SPOILS, spoil
 
 from fakes import kodak
@@ -100,7 +101,7 @@ def test_findings_order_severity_and_text():
 
 def test_prepare_reduces_large_images_and_handles_tiny_ones():
     big = Image.new("RGB", (2000, 1000), (128, 128, 128))
-    assert reasons.prepare(big).shape == (reasons.ANALYSIS_SIDE, 2 * reasons.ANALYSIS_SIDE, 3)
+    assert reasons.prepare(big).shape == (defects.MEASURE_SIDE, 2 * defects.MEASURE_SIDE, 3)
     tiny = Image.fromarray(np.zeros((4, 5, 3), np.uint8))
     ind = reasons.analyze(tiny)
     assert ind["underexposed"] >= reasons.STRONG and ind["shadows_clipped"] >= reasons.STRONG

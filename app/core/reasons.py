@@ -8,9 +8,9 @@ is named when its indicator reaches :data:`FIRE` (0.5) and is "strong" from :dat
 
 The measures and their ONE calibration table live in :mod:`photocull.model.defects` (shared with the
 defect heatmap); the module docstring there says what each measures and how the table was fit.
-Measured on the image handed in (the engine's scoring decode) reduced to short side
-:data:`ANALYSIS_SIDE`, except the noise and the JPEG blockiness, which are read at the resolution
-of the image handed in (a reduction averages noise away and removes the 8x8 grid; known limit: a
+Measured on the image handed in (the engine's scoring decode, short side :data:`ANALYSIS_SIDE`)
+reduced to short side :data:`photocull.model.defects.MEASURE_SIDE`, except the noise and the JPEG
+blockiness, which are read at the resolution of the image handed in (a reduction averages noise away and removes the 8x8 grid; known limit: a
 photo draft-decoded at 1/4 or 1/8 shows no grid, so its compression is not seen, and its noise is
 the noise left at that decode's scale).
 
