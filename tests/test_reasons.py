@@ -105,3 +105,15 @@ def test_prepare_reduces_large_images_and_handles_tiny_ones():
     tiny = Image.fromarray(np.zeros((4, 5, 3), np.uint8))
     ind = reasons.analyze(tiny)
     assert ind["underexposed"] >= reasons.STRONG and ind["shadows_clipped"] >= reasons.STRONG
+
+
+def test_noise_is_read_at_the_photos_own_resolution():
+    """Sigma 12 noise on a whole Kodak photo (768x512) reads as about 12 at its own pixels; the
+    448 px reduction the other measures use averages most of it away (hence the native read)."""
+    with Image.open(kodak() / "kodim05.webp") as im:
+        img = im.convert("RGB")
+    noisy = spoil("noise", img, 12.0, seed=1)
+    native, reduced = defects.analyze(noisy)["noise"], defects.measures(defects.prepare(noisy))["noise"]
+    assert 10.0 <= native <= 14.0 and reduced < 0.6 * native, (native, reduced)
+    assert defects.analyze(img)["noise"] < 3.0
+    assert "noisy" in reasons.labels(reasons.analyze(noisy))
