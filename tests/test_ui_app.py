@@ -446,6 +446,22 @@ def test_toolbar_combos_give_the_keyboard_back_to_the_grid(qtbot, make_window, e
 
 
 
+def test_grid_columns_fill_the_whole_width(qtbot, make_window, env):
+    tmp_path, _ = env
+    make_photos(tmp_path / "shoot", broken=False)
+    w = make_window()
+    open_and_wait(qtbot, w, tmp_path / "shoot")
+    for width in (1400, 1111, 900, 640):
+        w.resize(width, 700)
+        qtbot.wait(30)
+        view = w.grid.viewport().width()
+        cols = view // w.grid.gridSize().width()
+        assert cols == view // w.grid.cell.width() >= 1  # as many columns as minimal cells fit ...
+        assert view - cols * w.grid.gridSize().width() < cols  # ... sharing out the whole width
+        first, second = (w.grid.visualRect(w.proxy.index(i, 0)) for i in (0, 1))
+        assert second.left() - first.left() == w.grid.gridSize().width()
+
+
 def test_saving_and_the_counts_follow_the_session_change_events(qtbot, make_window, env):
     tmp_path, _ = env
     photos = make_photos(tmp_path / "shoot", broken=False)

@@ -85,8 +85,12 @@ class _LogBridge(QObject, logging.Handler):
 
 
 class GridView(QListView):
+    """The thumbnail grid. Its cells are widened so the columns that fit fill the whole width
+    (no unused strip on the right); ``cell`` is the smallest cell."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.cell = QSize(0, 0)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
@@ -97,6 +101,22 @@ class GridView(QListView):
         self.setSpacing(2)
         self.setWordWrap(False)
         self.setAcceptDrops(False)
+
+    def set_cell(self, cell: QSize) -> None:
+        self.cell = cell
+        self._fill_width()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fill_width()
+
+    def _fill_width(self) -> None:
+        if self.cell.isEmpty():
+            return
+        width = self.viewport().width()
+        grid = QSize(max(self.cell.width(), width // max(1, width // self.cell.width())), self.cell.height())
+        if grid != self.gridSize():
+            self.setGridSize(grid)
 
 
 class MainWindow(QMainWindow):
@@ -147,7 +167,7 @@ class MainWindow(QMainWindow):
         self.grid.setModel(self.proxy)
         self.delegate = PhotoDelegate(200, self.grid)
         self.grid.setItemDelegate(self.delegate)
-        self.grid.setGridSize(QSize(self.delegate.cell + 4, self.delegate.cell + 40))
+        self.grid.set_cell(QSize(self.delegate.cell + 4, self.delegate.cell + 40))
         self.grid.doubleClicked.connect(lambda _i: self.show_detail())
         self.grid.activated.connect(lambda _i: self.show_detail())  # Enter / Return
         self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_status())
