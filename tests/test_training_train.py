@@ -181,3 +181,28 @@ def test_unfreeze_last_blocks():
     assert any("patch_embedding" in n for n in frozen)
     assert unfreeze_last(m.backbone, 0) == []
     assert len(unfreeze_last(m.backbone, -1)) == len(list(m.backbone.parameters()))
+
+
+def test_ablation_shares_each_splits_prefix_cache_across_activations(tiny_ds, tmp_path, monkeypatch):
+    from photocull.training import trainer
+    from photocull.training.analysis import run_ablation
+
+    computed = []
+    real = trainer.SplitTrainer._prefix_cache
+    monkeypatch.setattr(trainer.SplitTrainer, "_prefix_cache",
+                        lambda self, pt: computed.append(self.split.seed) or real(self, pt))
+    monkeypatch.setattr(trainer, "_SHARED_PREFIX", {})
+
+    def ablate(share: bool, acts: str):
+        return run_ablation(load_config(None, [
+            "data.dataset=csv", f"data.root={tiny_ds}", f"output_dir={tmp_path / str(share)}", "progress=false",
+            "regime=finetune", "model.image_size=64", "model.hidden=[16,8]", "train.epochs=1", "train.batch_size=8",
+            "train.unfreeze_blocks=1", "data.splits=2", f"train.share_prefix_cache={str(share).lower()}",
+            f"ablate.activations={acts}", "synthetic.enabled=false", "spoils.enabled=false"]))
+
+    shared = ablate(True, "[relu,gated]")
+    assert len(computed) == 2  # one prefix per split, not one per activation and split
+    computed.clear()
+    alone = ablate(False, "[gated]")
+    assert len(computed) == 2
+    assert shared["rows"][1]["per_split_srcc"] == pytest.approx(alone["rows"][0]["per_split_srcc"], abs=1e-6)

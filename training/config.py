@@ -65,6 +65,7 @@ DEFAULTS: dict = {
         "margin_scale": 0.25,
         "unfreeze_blocks": 2,  # finetune: last K blocks trainable (-1 = the whole backbone)
         "prefix_cache": True,  # finetune, EfficientNet: cache the frozen blocks' output in memory
+        "share_prefix_cache": False,  # reuse one prefix cache across the runs of a process (ablations)
         "time_budget_min": None,  # per run, split over the splits; None = no limit
         "eval_every": 0,     # evaluate the test part every N epochs (0 = only at the end)
         "augment": {"hflip": True, "crop": 0.9},  # crop: min side fraction of random crops

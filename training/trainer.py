@@ -95,6 +95,9 @@ def _rank_loss(section: dict, scores: torch.Tensor) -> torch.Tensor:
                                                          section.get("pair_weights"))
 
 
+_SHARED_PREFIX: dict[tuple, dict] = {}  # SplitTrainer._shared_prefix_cache: prefix caches by what decides them
+
+
 class SplitTrainer:
     """Trains and evaluates one model on one split."""
 
@@ -297,6 +300,17 @@ class SplitTrainer:
             cache["rank"].append((h.reshape(shape + h.shape[1:]), t.reshape(shape + t.shape[1:])))
         return cache
 
+    def _shared_prefix_cache(self, pt: PrefixTail) -> dict:
+        """:meth:`_prefix_cache`, kept for the other runs of this process that would compute the
+        same one (an ablation: each activation on the same split). The frozen prefix's output depends
+        only on the backbone's weights, the number of frozen blocks, the training photos and the
+        ranking groups, which make up the key; the activation and the head do not enter it."""
+        key = (backbone_key(self.m), pt.cut, tuple(self._paths(self.split.train)), int(self.cfg["seed"]) + self.split.seed,
+               repr([(sec, len(rs)) for sec, rs in self.rank_sets]))
+        if key not in _SHARED_PREFIX:
+            _SHARED_PREFIX[key] = self._prefix_cache(pt)
+        return _SHARED_PREFIX[key]
+
     def _fit_backbone(self) -> None:
         cfg, tc = self.cfg, self.tc
         t0 = time.monotonic()
@@ -309,7 +323,7 @@ class SplitTrainer:
                 and PrefixTail.supports(self.m.backbone):
             pt = PrefixTail(self.m.backbone, len(self.m.backbone.net.blocks) - k)
             t = time.monotonic()
-            pcache = self._prefix_cache(pt)
+            pcache = self._shared_prefix_cache(pt) if tc.get("share_prefix_cache") else self._prefix_cache(pt)
             self.timings["prefix_cache_s"] = time.monotonic() - t
         aug = tc.get("augment") or {}
         bs = int(tc["batch_size"])
