@@ -42,3 +42,6 @@ def test_every_degraded_take_ranks_below_its_original(tmp_path, backend):
         if take.startswith(orig + "_") and scores[take] >= scores[orig]
     ]
     assert failures == []
+    # the calibrated scale does not saturate: six different good photos, six different scores below 100
+    top = sorted(scores[o] for o in originals)
+    assert len(set(top)) == 6 and top[-1] < 100.0, top
