@@ -1,7 +1,7 @@
 """The explanations benchmark (issue 13): do the reasons name the spoil, and does the heatmap point at it?
 
-    python -m benchmarks.explain [--calibrate] [--limit N] [--every K] [--out docs/EXPLANATIONS.md]
-                                 [--pictures docs/explanations]
+    python -m benchmarks.explain [--calibrate] [--limit N] [--every K] [--no-localise] [--sides 448,336,224]
+                                 [--out docs/EXPLANATIONS.md] [--pictures docs/explanations]
 
 ``--out`` replaces the part of the page between its ``<!-- benchmark:start -->`` and
 ``<!-- benchmark:end -->`` marks (the prose around them stays).
@@ -18,6 +18,8 @@ level). Scenes are split by their index: the even ones CALIBRATE, the odd ones E
   ``strong`` = the threshold best separating the mild from the strong takes.
 * Reasons (evaluation scenes): recall per spoil and level, originals with no reason, precision per
   reason and a confusion table (``benchmarks.culling.reason_tables``).
+* ``--sides``: the reasons at each analysis side (``defects.MEASURE_SIDE``), each with its table
+  refit on the calibration scenes, and the analysis's milliseconds per take (:func:`compare_sides`).
 * Localisation (evaluation scenes, every ``--every``-th): one half of the photo (left or right,
   alternating) replaced by its spoiled take; the share of the "low" heatmap's mass on the spoiled
   half, for the torch path (``explainer_for`` -> the torch model) and the ONNX-only path (the
@@ -125,9 +127,10 @@ def compare_sides(sides: list[int], limit: int | None, shipped_rows: list[dict])
     ``shipped_rows``: the takes measured at the shipped side (not measured again)."""
     out = ["| analysis side | ms per take (768x512 / all) | originals clean | "
            + " | ".join(f"{n} mild / strong" for n in SPOILS) + " |", "|---|---|---|" + "---|" * len(SPOILS)]
+    shipped = defects.MEASURE_SIDE
     for side in sides:
         with analysis_side(side):
-            rows = shipped_rows if side == defects.MEASURE_SIDE else measure_takes(limit)
+            rows = shipped_rows if side == shipped else measure_takes(limit)
             table = calibrate(rows)
         with analysis_side(side, table):
             rs = reason_tables(labelled(rows))
@@ -135,7 +138,7 @@ def compare_sides(sides: list[int], limit: int | None, shipped_rows: list[dict])
         ms = [1000 * np.median([r["seconds"] for r in rows if r["pixels"] == big]),
               1000 * np.median([r["seconds"] for r in rows])]
         cells = [f"{_fmt(rs['recall'][f'{n} mild'])} / {_fmt(rs['recall'][f'{n} strong'])}" for n in SPOILS]
-        out.append(f"| {side}{' (shipped)' if side == defects.MEASURE_SIDE else ''} | {ms[0]:.0f} / {ms[1]:.0f} | "
+        out.append(f"| {side}{' (shipped)' if side == shipped else ''} | {ms[0]:.0f} / {ms[1]:.0f} | "
                    f"{rs['originals_clean']:.2f} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
