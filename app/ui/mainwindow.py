@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QStackedWidget,
+    QStyle,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -110,10 +111,16 @@ class GridView(QListView):
         super().resizeEvent(event)
         self._fill_width()
 
+    def layout_width(self) -> int:
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self.verticalScrollBar())
+        return self.maximumViewportSize().width() - bar - 2 * self.spacing()
+
     def _fill_width(self) -> None:
         if self.cell.isEmpty():
             return
-        width = self.viewport().width()
+        # the width Qt lays the items out in: it always keeps room for the vertical scroll bar, and a
+        # spacing at both ends
+        width = self.layout_width()
         grid = QSize(max(self.cell.width(), width // max(1, width // self.cell.width())), self.cell.height())
         if grid != self.gridSize():
             self.setGridSize(grid)
