@@ -108,7 +108,7 @@ def test_gui_folder_jobs_scan_once_and_read_each_new_photos_exif_once(burst_shoo
         assert dates[a2] - dates[a1] == pytest.approx(0.4)  # the one capture time, with its sub-seconds
         assert photos[4] not in dates  # no EXIF date: none (the grid keeps the file time)
         assert sum(b.is_burst for b in analysis[jobs.Bursts].groups.values()) == 3
-        assert len(analysis[jobs.Reasons].labels) == len(photos)
+        assert len(analysis[jobs.Reasons].findings) == len(photos)
 
         exif_reads.clear()
         open_folder()  # everything from the cache: no EXIF read at all

@@ -72,11 +72,6 @@ class Reasons:
 
     findings: dict[Path, list[Finding]]
 
-    @property
-    def labels(self) -> dict[Path, list[str]]:
-        """The labels alone ("blurry", ...) per path."""
-        return {p: [label for label, _, _ in found] for p, found in self.findings.items()}
-
 
 @dataclass(frozen=True)
 class Bursts:

@@ -30,7 +30,7 @@ from photocull.model import defects
 from photocull.model.defects import ANALYSIS_SIDE, FIRE, STRONG
 
 __all__ = ["ANALYSIS_SIDE", "FIRE", "INDICATORS", "LABELS", "STRONG", "VERSION", "Finding", "analyze",
-           "as_records", "as_text", "describe", "findings", "labels", "prepare", "severity_word"]
+           "as_records", "as_text", "describe", "finding_labels", "findings", "labels", "prepare", "severity_word"]
 
 VERSION = 4  # bump when a measure or the calibration changes (cached indicators are then recomputed)
 
@@ -75,9 +75,14 @@ def findings(indicators: dict[str, float] | None, fire: float = FIRE) -> list[Fi
     return [(LABELS[k], float(indicators[k]), severity_word(indicators[k])) for k in LABELS if k in named]
 
 
+def finding_labels(found: list[Finding]) -> list[str]:
+    """The labels of ``found`` alone ("blurry", ...), without indicator and severity."""
+    return [label for label, _, _ in found]
+
+
 def labels(indicators: dict[str, float] | None, fire: float = FIRE) -> list[str]:
     """Human labels of the reasons named, in :data:`LABELS` order."""
-    return [label for label, _, _ in findings(indicators, fire)]
+    return finding_labels(findings(indicators, fire))
 
 
 def as_records(found: list[Finding]) -> list[dict]:

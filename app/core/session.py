@@ -40,7 +40,7 @@ from photocull.app.core.decisions import (
     keep_manual,
 )
 from photocull.app.core.paths import as_path
-from photocull.app.core.reasons import Finding
+from photocull.app.core.reasons import Finding, finding_labels
 
 __all__ = ["PICK", "REJECT", "UNFLAGGED", "FLAGS", "DECISION_FILTERS", "LABEL_FILTERS", "Entry", "Proposal",
            "Change", "CullSession"]
@@ -81,7 +81,7 @@ class Entry:
     @property
     def reasons(self) -> list[str]:
         """The labels of the reasons named ("blurry", ...), without their severity."""
-        return [label for label, _, _ in self.findings]
+        return finding_labels(self.findings)
 
     def matches(self, lo: float = 0.0, hi: float = 100.0, decision: str = "all", min_stars: int = 0,
                 label: str = "any") -> bool:
