@@ -192,12 +192,17 @@ def noise_sigma(y: np.ndarray) -> float:
 
 # ------------------------------------------------------------------ compression
 
+def _native_origin(size: tuple[int, int]) -> tuple[int, int]:
+    """Top-left corner of the central crop (at most BLOCK_CROP a side, on the 8x8 grid) of a photo of ``size``."""
+    w, h = size
+    return (w - min(w, BLOCK_CROP)) // 2 // BLOCK * BLOCK, (h - min(h, BLOCK_CROP)) // 2 // BLOCK * BLOCK
+
+
 def _native_luma(img: Image.Image) -> np.ndarray:
     """Luminance (0-255) of the centre of ``img`` at its own resolution, cropped on the 8x8 grid."""
-    w, h = img.size
-    cw, ch = min(w, BLOCK_CROP), min(h, BLOCK_CROP)
-    x0, y0 = (w - cw) // 2 // BLOCK * BLOCK, (h - ch) // 2 // BLOCK * BLOCK
-    return np.asarray(img.convert("L").crop((x0, y0, x0 + cw, y0 + ch)), np.float32)
+    x0, y0 = _native_origin(img.size)
+    box = (x0, y0, x0 + min(img.width, BLOCK_CROP), y0 + min(img.height, BLOCK_CROP))
+    return np.asarray(img.convert("L").crop(box), np.float32)
 
 
 def _block_profile(y: np.ndarray) -> np.ndarray:
@@ -332,8 +337,7 @@ def _place(heat: np.ndarray, layer: np.ndarray, tile: int, size: tuple[int, int]
     h, w = heat.shape
     width, height = size
     sx, sy = w / width, h / height
-    x0, y0 = ((width - min(width, BLOCK_CROP)) // 2 // BLOCK * BLOCK,
-              (height - min(height, BLOCK_CROP)) // 2 // BLOCK * BLOCK)
+    x0, y0 = _native_origin(size)
     bw, bh = layer.shape[1] * tile, layer.shape[0] * tile
     c0, r0 = round(x0 * sx), round(y0 * sy)
     c1, r1 = min(w, max(c0 + 1, round((x0 + bw) * sx))), min(h, max(r0 + 1, round((y0 + bh) * sy)))
