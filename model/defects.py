@@ -89,7 +89,6 @@ CALIBRATION: dict[str, tuple[str, float, float, float]] = {
 MEASURES = tuple(dict.fromkeys(row[0] for row in CALIBRATION.values()))
 
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
-_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 # |Immerkaer response| of Gaussian noise sigma: sigma * 6 (the mask's norm); its median: * 0.6745
 _IMMERKAER_MEDIAN = 6 * 0.6745
 _DIRECTIONS = ((0, 1), (1, 1), (1, 0), (1, -1))  # (dy, dx) steps: 0, 45, 90, 135 degrees
@@ -126,35 +125,28 @@ def ramp(value: float | np.ndarray, row: tuple[str, float, float, float]) -> np.
 
 # ------------------------------------------------------------------ sharpness (re-blur ratios)
 
-def _line_mean(y: np.ndarray, n: int, dy: int, dx: int) -> np.ndarray:
-    """Mean over an ``n``-pixel line through each pixel along the step (dy, dx); edges replicated."""
-    r = n // 2
-    p = np.pad(y, r, mode="edge")
-    h, w = y.shape
-    acc = np.zeros_like(y)
-    for t in range(-r, r + 1):
-        acc += p[r + t * dy:r + t * dy + h, r + t * dx:r + t * dx + w]
-    return acc / (2 * r + 1)
-
-
-def _step_diff(z: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """|z(p + step) - z(p)| on the (H, W) grid (0 where the step leaves the image)."""
-    h, w = z.shape
-    out = np.zeros_like(z)
-    out[:h - dy, max(-dx, 0):w - max(dx, 0)] = np.abs(
-        z[dy:, max(dx, 0):w + min(dx, 0)] - z[:h - dy, max(-dx, 0):w - max(dx, 0)])
-    return out
-
-
 def _reblur_parts(y: np.ndarray, n: int = 9) -> tuple[np.ndarray, np.ndarray]:
     """Per direction (4, H, W): the neighbour differences and the part of them an n-pixel line
-    blur removes."""
-    d0, lost = [], []
-    for dy, dx in _DIRECTIONS:
-        a = _step_diff(y, dy, dx)
-        d0.append(a)
-        lost.append(np.maximum(0.0, a - _step_diff(_line_mean(y, n, dy, dx), dy, dx)))
-    return np.stack(d0), np.stack(lost)
+    blur (edges replicated) removes; 0 where the step leaves the image."""
+    h, w = y.shape
+    r = n // 2
+    p = np.pad(y, r, mode="edge")  # p[i + r, j + r] = y[i, j], replicated beyond the edges
+    d0 = np.zeros((4, h, w), y.dtype)
+    lost = np.zeros_like(d0)
+    for k, (dy, dx) in enumerate(_DIRECTIONS):
+        # the pixels q whose step q + s stays in the image (rows :h - dy, columns c0:c1), and
+        # y(q + t s) for them, read in p
+        rows, c0, c1 = h - dy, max(-dx, 0), w - max(dx, 0)
+        here, step, back, ahead = (p[r + t * dy:r + t * dy + rows, r + t * dx + c0:r + t * dx + c1]
+                                   for t in (0, 1, -r, r + 1))
+        a = d0[k, :rows, c0:c1]
+        np.abs(np.subtract(step, here, out=a), out=a)
+        # the blurred copy's step telescopes: mean(q + s) - mean(q) = (y(q + (r+1)s) - y(q - rs)) / n
+        b = np.subtract(ahead, back)
+        np.abs(b, out=b)
+        b /= n
+        np.maximum(np.subtract(a, b, out=b), 0.0, out=lost[k, :rows, c0:c1])
+    return d0, lost
 
 
 def _ratios(d0: np.ndarray, lost: np.ndarray, axes) -> np.ndarray:
@@ -165,17 +157,33 @@ def _ratios(d0: np.ndarray, lost: np.ndarray, axes) -> np.ndarray:
 
 # ------------------------------------------------------------------ noise
 
-def _noise_parts(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per pixel: the luminance-normalised |Immerkaer response| in sigma units, the gradient of a
-    smoothed copy (flat pixels have a low one) and the mask of usable pixels (interior, not clipped)."""
-    r = np.abs(ndimage.convolve(y, _IMMERKAER, mode="reflect")) * (255 / _IMMERKAER_MEDIAN)
+def _noise_parts(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel: the |Immerkaer response| in sigma units, a smoothed copy (the local luminance,
+    for :func:`_at_mid_grey`), the copy's squared gradient (flat pixels have a low one; only its
+    order is read; 0 on the border) and the mask of usable pixels (interior, not clipped)."""
+    # Immerkaer's mask [[1, -2, 1], [-2, 4, -2], [1, -2, 1]] is the second difference [1, -2, 1]
+    # along the rows of the one down the columns; edges reflected
+    p = np.pad(y, 1, mode="symmetric")
+    rows = p[:-2] + p[2:]
+    rows -= 2 * p[1:-1]
+    resp = rows[:, :-2] + rows[:, 2:]
+    resp -= 2 * rows[:, 1:-1]
+    np.abs(resp, out=resp)
+    resp *= 255 / _IMMERKAER_MEDIAN
     smooth = ndimage.gaussian_filter(y, 2.0)
-    # central differences of the smoothed copy: a Gaussian-derivative filter costs twice the time
-    gy, gx = np.gradient(smooth)
-    grad = np.hypot(gy, gx)
+    # central differences of the smoothed copy (a Gaussian-derivative filter costs twice the time)
+    gy, gx = smooth[2:, 1:-1] - smooth[:-2, 1:-1], smooth[1:-1, 2:] - smooth[1:-1, :-2]
+    grad = np.zeros_like(smooth)
+    np.add(np.square(gy, out=gy), np.square(gx, out=gx), out=grad[1:-1, 1:-1])
     usable = (smooth > 0.03) & (smooth < 0.97)  # clipped tones carry no noise
     usable[[0, -1], :] = usable[:, [0, -1]] = False
-    return r / np.sqrt(np.clip(smooth, 0.03, 1.0) / 0.5), grad, usable
+    return resp, smooth, grad, usable
+
+
+def _at_mid_grey(resp: np.ndarray, smooth: np.ndarray) -> np.ndarray:
+    """``resp`` at pixels of local luminance ``smooth`` as it would be at mid-grey: sensor noise
+    grows with the square root of the signal."""
+    return resp / np.sqrt(np.clip(smooth, 0.03, 1.0) / 0.5)
 
 
 def noise_sigma(y: np.ndarray) -> float:
@@ -183,11 +191,11 @@ def noise_sigma(y: np.ndarray) -> float:
     normalised Immerkaer response over its flattest fifth of usable pixels (0: none usable)."""
     if min(y.shape) < 8:
         return 0.0
-    resid, grad, usable = _noise_parts(y)
+    resp, smooth, grad, usable = _noise_parts(y)
     if not usable.any():
         return 0.0
-    flat = usable & (grad <= np.percentile(grad[usable], 20))
-    return float(np.median(resid[flat]))
+    flat = usable & (grad <= np.percentile(grad[usable], 20, overwrite_input=True))
+    return float(np.median(_at_mid_grey(resp[flat], smooth[flat]), overwrite_input=True))
 
 
 # ------------------------------------------------------------------ compression
@@ -307,11 +315,11 @@ def _noise_map(native: np.ndarray) -> np.ndarray:
     """(H//TILE, W//TILE) noise indicator per tile of the native luminance (0-255), each read on
     its own flattest fifth (a global choice of flat pixels would avoid the noisy regions, whose
     noise raises their gradient)."""
-    resid, grad, usable = (_tiles(a, TILE) for a in _noise_parts(native * np.float32(1 / 255)))
+    resp, smooth, grad, usable = (_tiles(a, TILE) for a in _noise_parts(native * np.float32(1 / 255)))
     grad = np.where(usable, grad, np.inf)
     enough = usable.sum(axis=-1) >= TILE  # a tile needs some usable pixels to read its noise on
     order = np.argsort(grad, axis=-1)[..., :TILE * TILE // 5]
-    med = np.median(np.take_along_axis(resid, order, axis=-1), axis=-1)
+    med = np.median(_at_mid_grey(*(np.take_along_axis(a, order, axis=-1) for a in (resp, smooth))), axis=-1)
     return np.where(enough, ramp(med, CALIBRATION["noise"]), 0.0)
 
 

@@ -85,3 +85,44 @@ def test_low_heatmap_of_any_scorer_combines_model_and_defects():
     # where noise is measured the model's map is left out (models read noise as detail)
     noisy = half_spoiled("kodim14", "noise", "mild")
     assert np.array_equal(heatmap(scorer, noisy, "low"), defect_map(noisy)[0])
+
+
+# the fast primitives behind the measures and the map equal their definitions written out naively,
+# on arrays small enough that every pixel's 9-tap line reaches past an edge
+
+def test_reblur_parts_equal_the_line_blur_written_out():
+    from photocull.model.defects import _DIRECTIONS, _reblur_parts
+
+    rng = np.random.default_rng(3)
+    y = rng.random((13, 11)).astype(np.float32)
+    h, w = y.shape
+    d0, lost = _reblur_parts(y)
+    ii, jj = np.mgrid[:h, :w]
+    for k, (dy, dx) in enumerate(_DIRECTIONS):
+        # the 9-pixel line mean with the edges replicated: each coordinate clamped
+        m = np.mean([y[np.clip(ii + t * dy, 0, h - 1), np.clip(jj + t * dx, 0, w - 1)] for t in range(-4, 5)], axis=0)
+        inside = (ii + dy < h) & (jj + dx >= 0) & (jj + dx < w)
+        qi, qj = np.minimum(ii + dy, h - 1), np.clip(jj + dx, 0, w - 1)
+        a = np.where(inside, np.abs(y[qi, qj].astype(np.float64) - y), 0.0)
+        b = np.where(inside, np.abs(m[qi, qj] - m), 0.0)
+        assert np.allclose(d0[k], a, atol=1e-6) and np.allclose(lost[k], np.maximum(0.0, a - b), atol=1e-6)
+
+
+def test_noise_sigma_equals_the_immerkaer_measure_written_out():
+    from scipy import ndimage
+
+    from photocull.model.defects import _IMMERKAER_MEDIAN, _noise_parts, noise_sigma
+
+    rng = np.random.default_rng(4)
+    y = np.clip(np.linspace(0.1, 0.9, 64)[None, :] + rng.normal(0, 0.02, (48, 64)), 0, 1).astype(np.float32)
+    y[:, :6] = 1.0  # a clipped band: no usable pixels there
+    mask = np.outer([1, -2, 1], [1, -2, 1]).astype(np.float64)
+    resp = np.abs(ndimage.convolve(y.astype(np.float64), mask, mode="reflect")) * 255 / _IMMERKAER_MEDIAN
+    assert np.allclose(_noise_parts(y)[0], resp, atol=1e-3)  # edges included (reflected)
+    smooth = ndimage.gaussian_filter(y.astype(np.float64), 2.0)
+    grad = np.hypot(*np.gradient(smooth))
+    usable = (smooth > 0.03) & (smooth < 0.97)
+    usable[[0, -1], :] = usable[:, [0, -1]] = False
+    flat = usable & (grad <= np.percentile(grad[usable], 20))
+    want = np.median(resp[flat] / np.sqrt(np.clip(smooth[flat], 0.03, 1.0) / 0.5))
+    assert noise_sigma(y) == pytest.approx(want, rel=1e-4)
