@@ -101,13 +101,14 @@ FAINT = 0.25  # half of FIRE: weaker local evidence is left out of the map
 
 def prepare(img: Image.Image) -> np.ndarray:
     """RGB float32 (H, W, 3) in 0-1, reduced so the short side is at most MEASURE_SIDE."""
-    img = img.convert("RGB")
+    if img.mode != "RGB":
+        img = img.convert("RGB")
     short = min(img.size)
     if short > MEASURE_SIDE:
         scale = MEASURE_SIDE / short
         img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
                          Image.Resampling.BILINEAR, reducing_gap=3.0)
-    return np.asarray(img, np.float32) * np.float32(1 / 255)
+    return np.multiply(np.asarray(img), np.float32(1 / 255), dtype=np.float32)
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -213,11 +214,11 @@ def _native_luma(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("L").crop(box), np.float32)
 
 
-def _block_profile(y: np.ndarray) -> np.ndarray:
-    """(H, W) |step| to the right and downwards, and per pixel its phase modulo 8 (rows+columns)."""
-    dx = np.abs(np.diff(y, axis=1))[:-1, :]
-    dy = np.abs(np.diff(y, axis=0))[:, :-1]
-    return dx, dy
+def _block_profile(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(H - 1, W - 1) |step| to the right and downwards."""
+    dx = y[:-1, 1:] - y[:-1, :-1]
+    dy = y[1:, :-1] - y[:-1, :-1]
+    return np.abs(dx, out=dx), np.abs(dy, out=dy)
 
 
 def blockiness(y: np.ndarray) -> float:
@@ -234,12 +235,20 @@ def blockiness(y: np.ndarray) -> float:
 
 # ------------------------------------------------------------------ the photo's measures
 
-def measures_clipping(rgb: np.ndarray) -> dict[str, float]:
-    """Shares of pixels with all channels >= 250 ("highlights") / <= 6 ("shadows")."""
+def _channel_range(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, its darkest and its brightest channel."""
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     # channel-wise min/max: a reduction over the short last axis is ~20x slower in numpy
-    return {"highlights": float(np.mean(np.minimum(np.minimum(r, g), b) >= 250 / 255)),
-            "shadows": float(np.mean(np.maximum(np.maximum(r, g), b) <= 6 / 255))}
+    return np.minimum(np.minimum(r, g), b), np.maximum(np.maximum(r, g), b)
+
+
+def _clipping(lo: np.ndarray, hi: np.ndarray) -> dict[str, float]:
+    return {"highlights": float(np.mean(lo >= 250 / 255)), "shadows": float(np.mean(hi <= 6 / 255))}
+
+
+def measures_clipping(rgb: np.ndarray) -> dict[str, float]:
+    """Shares of pixels with all channels >= 250 ("highlights") / <= 6 ("shadows")."""
+    return _clipping(*_channel_range(rgb))
 
 
 def measures(rgb: np.ndarray, native: np.ndarray | None = None) -> dict[str, float]:
@@ -249,10 +258,10 @@ def measures(rgb: np.ndarray, native: np.ndarray | None = None) -> dict[str, flo
     native = native if native is not None else y * 255
     # too small to judge detail: no evidence of blur
     ratios = _ratios(*_reblur_parts(y), axes=(1, 2)) if min(y.shape) >= 8 else np.zeros(4)
-    top = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
-    p25, p995 = np.percentile(y, (25, 99.5))
+    lo, top = _channel_range(rgb)
+    p25, p995 = np.percentile(y, (25, 99.5), overwrite_input=True)  # y is read no more
     return {
-        **measures_clipping(rgb),
+        **_clipping(lo, top),
         "blur": float(ratios.min()),
         "motion": float(ratios.max() - ratios.min()),
         "noise": noise_sigma(native * np.float32(1 / 255)),
