@@ -53,12 +53,14 @@ every photo and its legend can say so.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-__all__ = ["ANALYSIS_SIDE", "CALIBRATION", "FIRE", "MEASURES", "MEASURE_SIDE", "STRONG", "blockiness", "defect_map",
-           "indicators", "measures", "prepare", "ramp"]
+__all__ = ["ANALYSIS_SIDE", "CALIBRATION", "FIRE", "MEASURES", "MEASURE_SIDE", "STRONG", "DefectLayers", "blockiness",
+           "defect_layers", "defect_map", "indicators", "measures", "prepare", "ramp"]
 
 # the decode the analysis reads (the default model's input side: the engine's scoring decode then
 # serves the analysis too); noise and blockiness are read at that decode's resolution
@@ -378,32 +380,50 @@ def _above_clean(layer: np.ndarray) -> np.ndarray:
 LAYERS = ("blur", "exposure", "clipping", "noise", "compression")  # the defect map's layers
 
 
-def defect_map(img: Image.Image) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The defect map of ``img`` and the :data:`LAYERS` it shows.
+class DefectLayers(NamedTuple):
+    """The defect map of a photo in two parts (:func:`defect_layers`)."""
+    other: np.ndarray  # float32 (H, W) in [0, 1]: every shown defect but noise, each region's worst
+    noise: np.ndarray  # float32 (H, W) in [0, 1]: the noise layer (all zero when not shown)
+    shown: tuple[str, ...]  # the LAYERS shown
+    noise_indicator: float  # the photo's own noise indicator (its "noisy" reason's 0-1 value)
 
-    The map: float32 (img.height, img.width) in [0, 1], each region's worst defect indicator (same
-    units as the reasons: 0.5 = as bad as a photo whose reason is named, 0.75 = a strong spoil),
-    over the defects present on at least SHOWN_SHARE of the photo; all zero when none is."""
+
+def defect_layers(img: Image.Image) -> DefectLayers:
+    """The layers of the defect map of ``img`` (:func:`defect_map`), noise apart from the rest: the
+    heatmap weighs the model's map against every defect but noise (``photocull.model.explain``)."""
     rgb = prepare(img)
     h, w = rgb.shape[:2]
-    heat = np.zeros((h, w), np.float32)
+    size = (img.height, img.width)
     if min(h, w) < 2 * TILE:
-        return np.zeros((img.height, img.width), np.float32), ()
+        return DefectLayers(np.zeros(size, np.float32), np.zeros(size, np.float32), (), 0.0)
+    other, noise = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
     shown = []
     covered = (w // TILE * TILE, h // TILE * TILE)  # the part of rgb the tiles cover
     for name, layer in zip(LAYERS, _tile_maps(rgb)):
         if _shown(layer):
             shown.append(name)
-            heat[:covered[1], :covered[0]] = np.maximum(heat[:covered[1], :covered[0]],
-                                                        _resize(_above_clean(layer), covered))
+            other[:covered[1], :covered[0]] = np.maximum(other[:covered[1], :covered[0]],
+                                                         _resize(_above_clean(layer), covered))
     native = _native_luma(img)
     # the native layers: tiles of the central crop at the photo's own resolution
-    for name, tile, make in (("noise", TILE, _noise_map), ("compression", 8 * BLOCK, _block_map)):
+    for name, tile, make, heat in (("noise", TILE, _noise_map, noise), ("compression", 8 * BLOCK, _block_map, other)):
         if min(native.shape) < 2 * tile:
             continue
         layer = make(native)
         if _shown(layer):
             shown.append(name)
             _place(heat, _above_clean(layer), tile, img.size)
-    heat = ndimage.gaussian_filter(heat, TILE / 2)
-    return np.clip(_resize(heat, img.size), 0.0, 1.0).astype(np.float32), tuple(shown)
+    level = float(ramp(noise_sigma(native * np.float32(1 / 255)), CALIBRATION["noise"]))
+    other, noise = (np.clip(_resize(ndimage.gaussian_filter(a, TILE / 2), img.size), 0.0, 1.0).astype(np.float32)
+                    for a in (other, noise))
+    return DefectLayers(other, noise, tuple(shown), level)
+
+
+def defect_map(img: Image.Image) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The defect map of ``img`` and the :data:`LAYERS` it shows.
+
+    The map: float32 (img.height, img.width) in [0, 1], each region's worst defect indicator (same
+    units as the reasons: 0.5 = as bad as a photo whose reason is named, 0.75 = a strong spoil),
+    over the defects present on at least SHOWN_SHARE of the photo; all zero when none is."""
+    layers = defect_layers(img)
+    return np.maximum(layers.other, layers.noise), layers.shown
