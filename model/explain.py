@@ -1,16 +1,19 @@
 """Heatmaps: which regions pull the photo down ("low") or hold its score up ("high").
 
 ``heatmap(scorer, img, mode)`` is the one entry point. "low" (the "why is this photo weak" view of
-the CLI and the GUI) is :func:`low_map`: the mean of two maps, each in [0, 1],
+the CLI and the GUI) is :func:`low_map`, made of two maps, each in [0, 1]:
 
-* the defect map (``photocull.model.defects.defect_map``): each region's worst MEASURED defect
+* the defect map (``photocull.model.defects.defect_layers``): each region's worst MEASURED defect
   (blur, noise, exposure, clipping, JPEG blocks) on the reasons' scale, calibrated on data and
   independent of the weight file; and
-* a map of the MODEL: Grad-CAM for a torch ``IQAModel``, else the patch-wise quality map
-  (``photocull.model.patches.patch_map``, any Scorer, ONNX included);
+* the model's patch-wise quality map (``photocull.model.patches.patch_map``: any Scorer, the torch
+  model and the ONNX one alike).
 
-except where the defect map shows noise: there it is the defect map alone, because the model
-scores noisy regions as detailed and its maps point at the clean part (docs/EXPLANATIONS.md).
+Every defect but noise is weighed against the patch map (:data:`DEFECT_WEIGHT`); the noise layer
+is laid over the result, and a photo that is itself noisy (:data:`NOISE_ALONE`) gets the defect
+map alone: the model scores noisy regions as detailed, and its maps point at the clean part. The
+patch map rather than Grad-CAM, because on the explanations benchmark it localised every spoil
+but noise better than Grad-CAM and than the defect map (docs/EXPLANATIONS.md).
 "high": Grad-CAM for a torch ``IQAModel``, occlusion sensitivity (``photocull.model.occlusion``)
 for any other Scorer. ``heatmap_kind`` names the map for the UI. Importing this module does not
 import PyTorch. ``explainer_for(scorer, path)`` picks what to explain with.
@@ -23,13 +26,19 @@ import sys
 import numpy as np
 from PIL import Image
 
-from .defects import defect_map
+from .defects import defect_layers
 from .errors import ModelLoadError
 from .occlusion import occlusion_map
 from .patches import patch_map
 from .scoring import torch_available
 
 log = logging.getLogger(__name__)
+
+# the weight of the defect map (every defect but noise) beside the patch map's 1 - DEFECT_WEIGHT,
+# and the photo's own noise indicator from which the map is the defect map alone: chosen on the
+# calibration scenes of `python -m benchmarks.explain` (docs/EXPLANATIONS.md)
+DEFECT_WEIGHT = 0.2
+NOISE_ALONE = 0.1
 
 
 def is_torch_model(scorer) -> bool:
@@ -42,7 +51,8 @@ def is_torch_model(scorer) -> bool:
 
 
 def explainer_for(scorer, path=None, reuse: bool = True):
-    """What to explain ``scorer``'s scores with: itself if it is the torch model (and ``reuse``);
+    """What to explain ``scorer``'s scores with in the "high" mode (the "low" map takes any scorer):
+    itself if it is the torch model (and ``reuse``);
     else, where PyTorch and the torch weights of ``path`` (None = the default model) are there, that
     torch model, loaded on the CPU (Grad-CAM); else ``scorer`` itself (occlusion sensitivity).
     ``reuse=False`` gives a torch scorer its own copy (Grad-CAM hooks must not see another
@@ -62,19 +72,18 @@ def explainer_for(scorer, path=None, reuse: bool = True):
 def heatmap_kind(scorer=None, mode: str = "low") -> str:
     """The name of the map ``heatmap(scorer, img, mode)`` makes, as the UI shows it; ``scorer``
     None: the one the default explainer (``explainer_for``) gets where PyTorch is (not) installed."""
-    torch_model = torch_available() if scorer is None else is_torch_model(scorer)
     if mode == "low":
-        return "Grad-CAM + defects" if torch_model else "patch scores + defects"
-    return "Grad-CAM" if torch_model else "occlusion map"
+        return "patch scores + defects"
+    return "Grad-CAM" if (torch_available() if scorer is None else is_torch_model(scorer)) else "occlusion map"
 
 
 def low_map(scorer, img: Image.Image) -> np.ndarray:
     """The "low" heatmap, float32 (img.height, img.width) in [0, 1] (see the module docstring)."""
-    defects, shown = defect_map(img)
-    if "noise" in shown:
-        return defects
-    model = gradcam(scorer, img, "low") if is_torch_model(scorer) else patch_map(scorer, img)
-    return (0.5 * (defects + model)).astype(np.float32)
+    layers = defect_layers(img)
+    if "noise" in layers.shown and layers.noise_indicator >= NOISE_ALONE:
+        return np.maximum(layers.other, layers.noise)
+    mixed = DEFECT_WEIGHT * layers.other + (1.0 - DEFECT_WEIGHT) * patch_map(scorer, img)
+    return np.maximum(layers.noise, mixed).astype(np.float32)
 
 
 def heatmap(scorer, img: Image.Image, mode: str = "low") -> np.ndarray:

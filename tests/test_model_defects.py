@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from photocull.model.defects import LAYERS, defect_map
-from photocull.model.explain import heatmap, heatmap_kind
+from photocull.model.defects import LAYERS, defect_layers, defect_map
+from photocull.model.explain import DEFECT_WEIGHT, NOISE_ALONE, heatmap, heatmap_kind
 from photocull.model.patches import patch_boxes, patch_map
 from photocull.training.spoils import SPOILS, spoil
 
@@ -74,17 +74,21 @@ def test_patch_map_finds_the_blurred_half():
     assert len(boxes) == 6 and boxes[0] == (0, 0, 256, 192) and boxes[-1] == (256, 192, 512, 384)
 
 
-def test_low_heatmap_of_any_scorer_combines_model_and_defects():
-    scorer = LaplacianScorer()  # not a torch model: the patch map is its model part
+def test_low_heatmap_weighs_the_defects_against_the_patch_map():
+    scorer = LaplacianScorer()  # not a torch model: its patch map is the model part, as for any scorer
     assert heatmap_kind(scorer) == "patch scores + defects" and heatmap_kind(scorer, "high") == "occlusion map"
     blurred = half_spoiled("kodim14", "defocus", "mild")
     low = heatmap(scorer, blurred, "low")
-    d, _ = defect_map(blurred)
-    assert np.allclose(low, 0.5 * (d + patch_map(scorer, blurred)), atol=1e-6)
+    layers = defect_layers(blurred)
+    mixed = DEFECT_WEIGHT * layers.other + (1 - DEFECT_WEIGHT) * patch_map(scorer, blurred)
+    assert np.allclose(low, np.maximum(layers.noise, mixed), atol=1e-6)
     assert right_share(low) > 0.75
-    # where noise is measured the model's map is left out (models read noise as detail)
+    # a noisy photo gets the defect map alone (models read noise as detail)
     noisy = half_spoiled("kodim14", "noise", "mild")
+    layers = defect_layers(noisy)
+    assert "noise" in layers.shown and layers.noise_indicator >= NOISE_ALONE
     assert np.array_equal(heatmap(scorer, noisy, "low"), defect_map(noisy)[0])
+    assert right_share(heatmap(scorer, noisy, "low")) > 0.75
 
 
 # the fast primitives behind the measures and the map equal their definitions written out naively,

@@ -146,7 +146,8 @@ def test_keyboard_culling_undo_persist_and_auto_advance(qtbot, make_window, env)
 
     # ... and come back when the folder is opened again (scores from the cache, no model work)
     scorer2 = LaplacianScorer()
-    w2 = make_window(scorer2)
+    # heatmaps of their own (the default one runs the scorer on its patches): scorer2 sees only scoring
+    w2 = make_window(scorer2, explainer_factory=lambda: lambda img: np.zeros((img.height, img.width), np.float32))
     open_and_wait(qtbot, w2, tmp_path / "shoot")
     assert w2.list_model.session.get(photos["sharp0"]).flag == PICK
     assert all(e.cached for e in w2.list_model.session.entries)

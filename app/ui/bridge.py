@@ -4,9 +4,9 @@
 settings choose and :func:`photocull.model.load_scorer` loads.)
 
 Everything here is called from worker threads except where noted; nothing here
-creates a QPixmap or touches a widget. The scorer and the Grad-CAM model are
-loaded lazily, on the first worker that needs them, and reused across folders
-while the settings that select them stay the same.
+creates a QPixmap or touches a widget. The scorer (which also makes the heatmaps) is
+loaded lazily, on the first worker that needs it, and reused across folders
+while the settings that select it stay the same.
 
 Tests inject ``scorer_factory`` (a small fake scorer) and ``cache_path``.
 """
@@ -115,8 +115,8 @@ class EngineBridge:
             return self._scorer
 
     def explainer(self) -> Callable[[Image.Image], np.ndarray]:
-        """``img -> heatmap`` of the low-quality regions (``photocull.model.explain.heatmap``: Grad-CAM with
-        the torch model where PyTorch is installed, else occlusion on the scorer), made on first use."""
+        """``img -> heatmap`` of the low-quality regions (``photocull.model.explain.heatmap``: the scorer's
+        patch scores with the measured defects), made on first use."""
         if self._explainer_factory is None:
             scorer = self.scorer()  # outside self._lock: scorer() takes it
         with self._lock:
@@ -125,10 +125,11 @@ class EngineBridge:
                 if self._explainer_factory is not None:
                     self._explainer = self._explainer_factory()
                 else:
-                    from photocull.model.explain import explainer_for, heatmap
+                    from photocull.model.explain import heatmap
 
-                    m = explainer_for(scorer, self.settings.checkpoint or None, reuse=False)
-                    self._explainer = lambda img, m=m: heatmap(m, img, mode="low")
+                    # the "low" map takes the scorer itself (its patch scores; ONNX Runtime and torch
+                    # sessions may run from two threads at once)
+                    self._explainer = lambda img, m=scorer: heatmap(m, img, mode="low")
                 self._explainer_key = key
             return self._explainer
 

@@ -1,8 +1,8 @@
 """The heatmap's legend: which map is shown, and what its colours mean.
 
-The "low" heatmap (``photocull.model.explain.low_map``, named by ``heatmap_kind``) is the mean of the
-measured defects (on the reasons' scale) and the model's own map: transparent/blue = nothing there
-lowers the score, red = what lowers it most.
+The "low" heatmap (``photocull.model.explain.low_map``, named by ``heatmap_kind``) combines the
+measured defects (on the reasons' scale) with the model's scores of the photo's parts:
+transparent/blue = nothing there lowers the score, red = what lowers it most.
 
 The tick labels are laid out from their measured width (:meth:`HeatLegend.label_rects`): the end
 labels sit flush with the bar's ends, the middle one is centred but kept clear of them, and a label
@@ -31,7 +31,7 @@ class HeatLegend(QWidget):
         super().__init__(parent)
         self.kind = heatmap_kind()
         self.setToolTip("How much each region lowers the score: the measured defects (blur, noise, exposure, "
-                        "clipping, compression) together with the model's own map")
+                        "clipping, compression) together with how the model scores each part of the photo")
 
     def set_kind(self, kind: str) -> None:
         self.kind = kind

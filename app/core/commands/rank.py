@@ -125,12 +125,13 @@ def _print_table(rows: list[RankedRow], root: Path, top: int | None) -> None:
 
 
 def _write_heatmaps(args, scorer, rows: list[RankedRow], out_dir: Path) -> int:
-    """Heatmap overlays of ``rows`` (``photocull.model.explain.heatmap``: Grad-CAM or occlusion); returns how
+    """Heatmap overlays of ``rows`` (``photocull.model.explain.heatmap``); returns how
     many were written. Problems are reported, not fatal."""
     from photocull.app.core.decode import DecodeError, load_image
     from photocull.model.explain import explainer_for, heatmap, overlay_heatmap
 
-    model = explainer_for(scorer, args.model)
+    # the "low" map takes any scorer; "high" is Grad-CAM, with the torch model where there is one
+    model = explainer_for(scorer, args.model) if args.heatmap_mode == "high" else scorer
     out_dir.mkdir(parents=True, exist_ok=True)
     written = 0
     for r in rows:
