@@ -130,3 +130,17 @@ def test_noise_sigma_equals_the_immerkaer_measure_written_out():
     flat = usable & (grad <= np.percentile(grad[usable], 20))
     want = np.median(resp[flat] / np.sqrt(np.clip(smooth[flat], 0.03, 1.0) / 0.5))
     assert noise_sigma(y) == pytest.approx(want, rel=1e-4)
+
+
+def test_one_selection_percentiles_and_median_equal_numpys():
+    from photocull.model.defects import _median, _percentiles
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 8, 101):
+        a = rng.random(n).astype(np.float32)
+        a[: n // 3] = a[-1]  # ties
+        for qs in ((20,), (25, 99.5), (0, 100)):
+            assert np.array_equal(_percentiles(a.copy(), qs), np.percentile(a, qs)), (n, qs)
+        assert _median(a.copy()) == np.median(a)
+        tiles = rng.random((2, 3, n)).astype(np.float32)
+        assert np.array_equal(_median(tiles.copy()), np.median(tiles, axis=-1))
