@@ -165,14 +165,16 @@ def mass_share(heat: np.ndarray, box: tuple) -> float:
     return float(heat[y0:y1, x0:x1].sum()) / total if total > 0 else 0.5
 
 
-def localise(limit: int | None, every: int, model: str | None) -> dict:
+def localise(limit: int | None, every: int, model: str | None, half: int = 1) -> dict:
+    """Localisation on every ``every``-th scene of one half: 1 the evaluation scenes, 0 the
+    calibration ones (where ``photocull.model.explain``'s constants were chosen)."""
     from photocull.model import load_scorer
     from photocull.model.explain import explainer_for, heatmap, heatmap_kind
 
     onnx = load_scorer(model, backend="onnx", device="cpu")
     explainers = {"torch": explainer_for(onnx, model), "onnx": onnx}
-    refs = [(i, r) for i, r in enumerate(references(limit)) if i % 2 == 1][::max(1, every)]
-    out: dict = {"scenes": len(refs), "kinds": {k: heatmap_kind(e) for k, e in explainers.items()},
+    refs = [(i, r) for i, r in enumerate(references(limit)) if i % 2 == half][::max(1, every)]
+    out: dict = {"scenes": len(refs), "half": half, "kinds": {k: heatmap_kind(e) for k, e in explainers.items()},
                  "share": {}, "seconds": {k: [] for k in explainers}}
     for n, (i, ref) in enumerate(refs):
         with Image.open(ref) as im:
@@ -223,7 +225,25 @@ def _fmt(v) -> str:
     return "—" if v is None else f"{v:.2f}"
 
 
-def markdown(rows: list[dict], loc: dict | None) -> str:
+def localisation_table(loc: dict) -> list[str]:
+    scenes = "evaluation" if loc["half"] == 1 else "calibration (the heatmap's constants were chosen on these)"
+    out = ["", f"Localisation on {loc['scenes']} {scenes} scenes, one half spoiled (mild: the middle of the mild "
+           "range): mean share of the \"low\" map's mass on the spoiled half / share of photos with the majority "
+           "there.", "", "| explainer (map) | " + " | ".join(f"{n} {lv}" for n in LOCALISED for lv in LEVELS)
+           + " |", "|---|" + "---|" * (2 * len(LOCALISED))]
+    for kind, name in loc["kinds"].items():
+        cells = []
+        for n in LOCALISED:
+            for lv in LEVELS:
+                s = np.array(loc["share"][(kind, n, lv)])
+                cells.append(f"{s.mean():.2f} / {np.mean(s > 0.5):.2f}")
+        out.append(f"| {kind} ({name}) | " + " | ".join(cells) + " |")
+    out += ["", "Seconds per map (this machine, shared): " + ", ".join(
+        f"{k} median {np.median(v):.2f}, max {np.max(v):.2f}" for k, v in loc["seconds"].items()) + "."]
+    return out
+
+
+def markdown(rows: list[dict], locs: list[dict]) -> str:
     ev = labelled(rows)
     rs = reason_tables(ev)
     labels = list(reasons.LABELS.values())
@@ -247,20 +267,8 @@ def markdown(rows: list[dict], loc: dict | None) -> str:
             "| take | " + " | ".join([*labels, "(none)"]) + " |", "|---|" + "---|" * (len(labels) + 1)]
     for name, row in rs["confusion"].items():
         out.append(f"| {name} | " + " | ".join(_fmt(row[k]) for k in [*labels, "(none)"]) + " |")
-    if loc:
-        out += ["", f"Localisation on {loc['scenes']} evaluation scenes, one half spoiled (mild: the middle of the mild "
-                "range): mean share of the \"low\" map's mass on the spoiled half / share of photos with the majority "
-                "there.", "", "| explainer (map) | " + " | ".join(f"{n} {lv}" for n in LOCALISED for lv in LEVELS)
-                + " |", "|---|" + "---|" * (2 * len(LOCALISED))]
-        for kind, name in loc["kinds"].items():
-            cells = []
-            for n in LOCALISED:
-                for lv in LEVELS:
-                    s = np.array(loc["share"][(kind, n, lv)])
-                    cells.append(f"{s.mean():.2f} / {np.mean(s > 0.5):.2f}")
-            out.append(f"| {kind} ({name}) | " + " | ".join(cells) + " |")
-        out += ["", "Seconds per map (this machine, shared): " + ", ".join(
-            f"{k} median {np.median(v):.2f}, max {np.max(v):.2f}" for k, v in loc["seconds"].items()) + "."]
+    for part in locs:
+        out += localisation_table(part)
     return "\n".join(out) + "\n"
 
 
@@ -284,8 +292,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f'    "{key}": ("{measure}", ' + ", ".join(f"{v:g}" for v in values) + "),")
         print("}")
         return 0
-    loc = None if args.no_localise else localise(args.limit, args.every, args.model)
-    text = markdown(rows, loc)
+    locs = [] if args.no_localise else [localise(args.limit, args.every, args.model, half) for half in (1, 0)]
+    text = markdown(rows, locs)
     if args.sides:
         text += ("\nReasons at other analysis sides (the photo reduced to this short side before measuring; noise and "
                  "blockiness are read at the photo's own resolution), each side with its table refit on the calibration "
