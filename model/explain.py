@@ -12,8 +12,8 @@ the CLI and the GUI) is :func:`low_map`, made of two maps, each in [0, 1]:
 Every defect but noise is weighed against the patch map (:data:`DEFECT_WEIGHT`); the noise layer
 is laid over the result, and a photo that is itself noisy (:data:`NOISE_ALONE`) gets the defect
 map alone: the model scores noisy regions as detailed, and its maps point at the clean part. The
-patch map rather than Grad-CAM, because on the explanations benchmark it localised every spoil
-but noise better than Grad-CAM and than the defect map (docs/EXPLANATIONS.md).
+patch map rather than Grad-CAM: on the explanations benchmark it localised under-exposure and JPEG
+blocks better, blur about as well, and it is the same on both paths (docs/EXPLANATIONS.md).
 "high": Grad-CAM for a torch ``IQAModel``, occlusion sensitivity (``photocull.model.occlusion``)
 for any other Scorer. ``heatmap_kind`` names the map for the UI. Importing this module does not
 import PyTorch. ``explainer_for(scorer, path)`` picks what to explain with.
