@@ -219,7 +219,12 @@ def noise_sigma(y: np.ndarray) -> float:
     normalised Immerkaer response over its flattest fifth of usable pixels (0: none usable)."""
     if min(y.shape) < 8:
         return 0.0
-    resp, smooth, grad, usable = _noise_parts(y)
+    return _flat_noise(_noise_parts(y))
+
+
+def _flat_noise(parts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> float:
+    """:func:`noise_sigma` from the :func:`_noise_parts` of its array."""
+    resp, smooth, grad, usable = parts
     if not usable.any():
         return 0.0
     flat = usable & (grad <= _percentiles(grad[usable], (20,))[0])
@@ -347,11 +352,11 @@ def _tile_maps(rgb: np.ndarray) -> np.ndarray:
     return np.stack([sharp, dark, clipped])
 
 
-def _noise_map(native: np.ndarray) -> np.ndarray:
-    """(H//TILE, W//TILE) noise indicator per tile of the native luminance (0-255), each read on
-    its own flattest fifth (a global choice of flat pixels would avoid the noisy regions, whose
-    noise raises their gradient)."""
-    resp, smooth, grad, usable = (_tiles(a, TILE) for a in _noise_parts(native * np.float32(1 / 255)))
+def _noise_map(parts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """(H//TILE, W//TILE) noise indicator per tile of the native luminance, from its
+    :func:`_noise_parts`, each tile read on its own flattest fifth (a global choice of flat pixels
+    would avoid the noisy regions, whose noise raises their gradient)."""
+    resp, smooth, grad, usable = (_tiles(a, TILE) for a in parts)
     grad = np.where(usable, grad, np.inf)
     enough = usable.sum(axis=-1) >= TILE  # a tile needs some usable pixels to read its noise on
     order = np.argsort(grad, axis=-1)[..., :TILE * TILE // 5]
@@ -430,15 +435,18 @@ def defect_layers(img: Image.Image) -> DefectLayers:
             other[:covered[1], :covered[0]] = np.maximum(other[:covered[1], :covered[0]],
                                                          _resize(_above_clean(layer), covered))
     native = _native_luma(img)
+    # one set of noise parts for the noise layer and the photo's own noise measure
+    noise_parts = _noise_parts(native * np.float32(1 / 255))
     # the native layers: tiles of the central crop at the photo's own resolution
-    for name, tile, make, heat in (("noise", TILE, _noise_map, noise), ("compression", 8 * BLOCK, _block_map, other)):
+    for name, tile, make, heat in (("noise", TILE, lambda: _noise_map(noise_parts), noise),
+                                   ("compression", 8 * BLOCK, lambda: _block_map(native), other)):
         if min(native.shape) < 2 * tile:
             continue
-        layer = make(native)
+        layer = make()
         if _shown(layer):
             shown.append(name)
             _place(heat, _above_clean(layer), tile, img.size)
-    level = float(ramp(noise_sigma(native * np.float32(1 / 255)), CALIBRATION["noise"]))
+    level = float(ramp(_flat_noise(noise_parts), CALIBRATION["noise"]))
     other, noise = (np.clip(_resize(ndimage.gaussian_filter(a, TILE / 2), img.size), 0.0, 1.0).astype(np.float32)
                     for a in (other, noise))
     return DefectLayers(other, noise, tuple(shown), level)
