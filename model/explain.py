@@ -50,14 +50,12 @@ def is_torch_model(scorer) -> bool:
     return isinstance(scorer, IQAModel)
 
 
-def explainer_for(scorer, path=None, reuse: bool = True):
+def explainer_for(scorer, path=None):
     """What to explain ``scorer``'s scores with in the "high" mode (the "low" map takes any scorer):
-    itself if it is the torch model (and ``reuse``);
-    else, where PyTorch and the torch weights of ``path`` (None = the default model) are there, that
-    torch model, loaded on the CPU (Grad-CAM); else ``scorer`` itself (occlusion sensitivity).
-    ``reuse=False`` gives a torch scorer its own copy (Grad-CAM hooks must not see another
-    thread's scoring)."""
-    if (reuse and is_torch_model(scorer)) or not torch_available():
+    itself if it is the torch model; else, where PyTorch and the torch weights of ``path`` (None =
+    the default model) are there, that torch model, loaded on the CPU (Grad-CAM); else ``scorer``
+    itself (occlusion sensitivity)."""
+    if is_torch_model(scorer) or not torch_available():
         return scorer
     from .paths import default_model_dir
     from .registry import load_model
