@@ -89,8 +89,9 @@ def test_low_heatmap_weighs_the_defects_against_the_patch_map():
     noisy = half_spoiled("kodim14", "noise", "mild")
     layers = defect_layers(noisy)
     assert "noise" in layers.shown and layers.noise_indicator >= NOISE_ALONE
-    assert np.array_equal(heatmap(scorer, noisy, "low"), defect_map(noisy)[0])
-    assert right_share(heatmap(scorer, noisy, "low")) > 0.75
+    low = heatmap(scorer, noisy, "low")
+    assert np.array_equal(low, defect_map(noisy)[0])
+    assert right_share(low) > 0.75
 
 
 # the fast primitives behind the measures and the map equal their definitions written out naively,
