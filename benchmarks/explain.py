@@ -10,8 +10,9 @@ Scenes: the pristine Kodak24 + CBSD68 photos with the culling benchmark's takes
 (``benchmarks.culling.takes``: each spoil of ``photocull.training.spoils`` at a mild and a strong
 level). Scenes are split by their index: the even ones CALIBRATE, the odd ones EVALUATE.
 
-* ``--calibrate``: fit :data:`photocull.model.defects.CALIBRATION` on the calibration scenes and
-  print it (the table in the code is this output). Per indicator: ``clean`` = the originals' median,
+* ``--calibrate``: fit :data:`photocull.model.defects.CALIBRATION` and
+  :data:`~photocull.model.defects.QUALITY_BLOCKINESS` on the calibration scenes and print them (the
+  tables in the code are this output). Per indicator: ``clean`` = the originals' median,
   ``fire`` = the threshold best separating the originals (and the takes of :data:`NOT_FOR`) from
   the mild takes of its spoil (a false alarm counts :data:`FALSE_ALARM_COST` misses: a clean photo
   must stay clean), raised if needed so that it alone leaves :data:`CLEAN_SHARE` of the originals clean,
@@ -104,6 +105,25 @@ def calibrate(rows: list[dict]) -> dict[str, tuple[str, float, float, float]]:
         split = fire + sign * max(sign * (split - fire), 1e-3 * abs(fire) + 1e-4)
         table[key] = (measure, round(float(np.median(orig)), 4), round(float(fire), 4), round(float(split), 4))
     return table
+
+
+# the JPEG qualities of defects.QUALITY_BLOCKINESS
+QUALITIES = (5, 8, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 95, 100)
+
+
+def fit_quality_blockiness(limit: int | None) -> tuple[tuple[int, float], ...]:
+    """defects.QUALITY_BLOCKINESS: per quality, the median blockiness of the calibration scenes
+    compressed at it (the benchmark's own JPEG spoil) and measured at their own resolution, made
+    non-increasing in quality (a better quality never predicts more blocking)."""
+    refs = references(limit)[::2]
+    medians = []
+    for q in QUALITIES:
+        values = []
+        for ref in refs:
+            with Image.open(ref) as im:
+                values.append(defects.analyze(spoil("jpeg", im.convert("RGB"), q, seed=0))["blockiness"])
+        medians.append(float(np.median(values)))
+    return tuple((q, round(float(v), 4)) for q, v in zip(QUALITIES, np.minimum.accumulate(medians)))
 
 
 @contextmanager
@@ -291,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         for key, (measure, *values) in calibrate(rows).items():
             print(f'    "{key}": ("{measure}", ' + ", ".join(f"{v:g}" for v in values) + "),")
         print("}")
+        pairs = ", ".join(f"({q}, {v:g})" for q, v in fit_quality_blockiness(args.limit))
+        print(f"QUALITY_BLOCKINESS: tuple[tuple[int, float], ...] = ({pairs})")
         return 0
     locs = [] if args.no_localise else [localise(args.limit, args.every, args.model, half) for half in (1, 0)]
     text = markdown(rows, locs)

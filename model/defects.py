@@ -38,7 +38,11 @@ by how much depends on the reduction, and removes the 8x8 JPEG grid):
     JPEG blockiness: the mean absolute step across pixel boundaries, per position modulo 8 (rows
     and columns together), at the strongest position over the median of the 8 positions. A block
     codec leaves a step at every 8th boundary (q 15: ~1.9), a photo has none (~1.03). At a
-    reduced scale the grid is gone, hence the photo's own resolution (a crop of it).
+    reduced scale the grid is gone, hence the photo's own resolution (a crop of it). A JPEG the
+    decoder reduced (the engine's DCT-scaled decode of a large photo, which :data:`JPEG_SOURCE` in
+    the image's ``info`` records) shows no grid, so its blockiness is the one its quantisation
+    predicts instead: the median blockiness of the calibration scenes saved at the file's
+    IJG-equivalent quality (:func:`jpeg_quality`, :data:`QUALITY_BLOCKINESS`).
 
 Each measure becomes a 0-1 indicator by the piecewise-linear ramp of its :data:`CALIBRATION`
 row: ``clean`` -> 0, ``fire`` -> :data:`FIRE` (the reason is named), ``strong`` -> :data:`STRONG`
@@ -59,8 +63,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-__all__ = ["ANALYSIS_SIDE", "CALIBRATION", "FIRE", "MEASURES", "MEASURE_SIDE", "STRONG", "DefectLayers", "blockiness",
-           "defect_layers", "defect_map", "indicators", "measures", "prepare", "ramp"]
+__all__ = ["ANALYSIS_SIDE", "CALIBRATION", "FIRE", "JPEG_SOURCE", "MEASURES", "MEASURE_SIDE", "QUALITY_BLOCKINESS",
+           "STRONG", "DefectLayers", "blockiness", "defect_layers", "defect_map", "expected_blockiness", "indicators",
+           "jpeg_quality", "measures", "prepare", "ramp"]
 
 # the decode the analysis reads (the default model's input side: the engine's scoring decode then
 # serves the analysis too); noise and blockiness are read at that decode's resolution
@@ -89,6 +94,21 @@ CALIBRATION: dict[str, tuple[str, float, float, float]] = {
     "compression": ("blockiness", 1.0265, 1.3333, 2.1348),
 }
 MEASURES = tuple(dict.fromkeys(row[0] for row in CALIBRATION.values()))
+
+# (IJG quality, median blockiness of the calibration scenes saved at it by Pillow): the blockiness a
+# JPEG decoded at a reduced scale is given (see ``compression`` above). Fit by `python -m
+# benchmarks.explain --calibrate` with the table above; between two qualities it is interpolated.
+QUALITY_BLOCKINESS: tuple[tuple[int, float], ...] = (
+    (5, 3.3101), (8, 2.4783), (10, 2.2214), (15, 1.874), (20, 1.6819), (25, 1.5658), (30, 1.4857), (40, 1.3814),
+    (50, 1.3058), (60, 1.2422), (70, 1.1689), (80, 1.0852), (90, 1.0271), (95, 1.0264), (100, 1.0264))
+# the key of an image's ``info`` under which the decoder records a JPEG's own pixel size and
+# quality: {"size": (width, height), "quality": jpeg_quality(...)}
+JPEG_SOURCE = "photocull_jpeg_source"
+# the IJG (libjpeg) luminance quantisation table at quality 50, in natural (row-major) order
+_IJG_LUMA = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99], np.float64)
 
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 # |Immerkaer response| of Gaussian noise sigma: sigma * 6 (the mask's norm); its median: * 0.6745
@@ -308,9 +328,48 @@ def indicators(m: dict[str, float]) -> dict[str, float]:
     return {key: round(float(ramp(m[row[0]], row)), 4) for key, row in CALIBRATION.items()}
 
 
+def jpeg_quality(quantization: dict[int, list[int]] | None) -> float | None:
+    """The IJG-equivalent quality (1-100) of a JPEG's luminance table (Pillow's ``quantization``:
+    table 0, 64 entries in natural order), None without one. libjpeg scales its base table by
+    5000 / q below quality 50 and by 200 - 2 q above; the mean scale over the 64 entries inverts
+    that (over the entries libjpeg did not clamp to 1 or 255), and gives other encoders' tables
+    (cameras', phones') the quality they compare with."""
+    table = (quantization or {}).get(0)
+    if table is None or len(table) != 64:
+        return None
+    table = np.asarray(table, np.float64)
+    free = (table > 1) & (table < 255)
+    if free.any():
+        table, base = table[free], _IJG_LUMA[free]
+    else:
+        base = _IJG_LUMA
+    scale = float(np.mean(100.0 * table / base))
+    return float(np.clip(100.0 - scale / 2 if scale <= 100 else 5000.0 / scale, 1.0, 100.0))
+
+
+def expected_blockiness(quality: float) -> float:
+    """The blockiness :data:`QUALITY_BLOCKINESS` gives a JPEG of ``quality``."""
+    qs, values = zip(*QUALITY_BLOCKINESS)
+    return float(np.interp(quality, qs, values))
+
+
+def _reduced_jpeg_quality(img: Image.Image) -> float | None:
+    """The quality of the JPEG ``img`` was decoded from at a reduced scale (None: not a JPEG, or at
+    its own pixel size, where the grid is measured)."""
+    source = img.info.get(JPEG_SOURCE)
+    if not source or source.get("quality") is None or max(source["size"]) <= max(img.size):
+        return None
+    return source["quality"]
+
+
 def analyze(img: Image.Image) -> dict[str, float]:
-    """Raw measures of a photo (any size; reduced here, blockiness on its own pixels)."""
-    return measures(prepare(img), _native_luma(img))
+    """Raw measures of a photo (any size; reduced here, blockiness on its own pixels or, for a
+    JPEG decoded reduced, from its quantisation)."""
+    m = measures(prepare(img), _native_luma(img))
+    quality = _reduced_jpeg_quality(img)
+    if quality is not None:
+        m["blockiness"] = expected_blockiness(quality)
+    return m
 
 
 # ------------------------------------------------------------------ the defect map

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from photocull.app.core import reasons
+from photocull.app.core.decode import load_image
 from photocull.model import defects
 from photocull.training.spoils import SPOILS, spoil
 
@@ -85,6 +86,37 @@ def test_compression_is_read_at_the_photos_own_resolution():
     assert "compression artefacts" in reasons.labels(reasons.analyze(jpeg))
     reduced = jpeg.resize((341, 256), Image.Resampling.BILINEAR)
     assert reasons.analyze(reduced)["compression"] < reasons.analyze(jpeg)["compression"]
+
+
+@pytest.mark.parametrize("quality", [8, 15, 50, 90])
+def test_jpeg_quality_is_read_from_the_quantisation_table(quality):
+    buf = io.BytesIO()
+    original("kodim05").save(buf, "JPEG", quality=quality)
+    assert defects.jpeg_quality(Image.open(buf).quantization) == pytest.approx(quality, abs=0.5)
+    assert defects.jpeg_quality(None) is None and defects.jpeg_quality({1: [1] * 64}) is None
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_compression_of_a_jpeg_decoded_reduced_is_read_from_its_quantisation(tmp_path, orientation):
+    """A large JPEG decoded at 1/4 of its size (the engine's DCT-scaled decode) shows no 8x8 grid;
+    its quantisation names the compression instead, and a camera-quality file stays clean, also when
+    its EXIF orientation turns it."""
+    big = original("kodim14").resize((3072, 2304), Image.Resampling.BILINEAR)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    found = {}
+    for quality in (10, 30, 95):
+        path = tmp_path / f"q{quality}.jpg"
+        big.save(path, quality=quality, exif=exif.tobytes())
+        img = load_image(path, min_side=defects.ANALYSIS_SIDE)
+        assert max(img.size) <= 3072 // 4
+        found[quality] = reasons.analyze(img)["compression"]
+    assert found[10] >= reasons.STRONG and reasons.FIRE <= found[30] < reasons.STRONG, found
+    assert found[95] < reasons.FIRE / 2, found
+    # measured on the grid itself, the same q 10 photo at its own size is named too
+    small = tmp_path / "small.jpg"
+    original("kodim14").save(small, quality=10)
+    assert reasons.analyze(load_image(small, min_side=defects.ANALYSIS_SIDE))["compression"] >= reasons.FIRE
 
 
 def test_findings_order_severity_and_text():

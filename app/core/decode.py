@@ -42,6 +42,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from photocull.app.core.scan import RAW_EXTS
+from photocull.model import defects
 
 try:  # HEIC/HEIF support (pillow-heif is a dependency; guarded so a broken wheel degrades gracefully)
     import pillow_heif
@@ -381,6 +382,16 @@ def _load_png_strips(data: bytes, img: Image.Image, min_side: int | None) -> Ima
 
 def _load_pillow(data: bytes, min_side: int | None) -> Image.Image:
     img = _open(data)
+    # what the reasons need of a JPEG decoded at a reduced scale, whose pixels lose its 8x8 grid
+    quality = defects.jpeg_quality(getattr(img, "quantization", None)) if img.format in ("JPEG", "MPO") else None
+    source = {"size": img.size, "quality": quality}
+    out = _decode_pillow(img, data, min_side)
+    if quality is not None:
+        out.info[defects.JPEG_SOURCE] = source
+    return out
+
+
+def _decode_pillow(img: Image.Image, data: bytes, min_side: int | None) -> Image.Image:
     _check_plausible(img, data)
     w, h = img.size
     if min_side and min(w, h) < MIN_JUDGE_SIDE:

@@ -10,9 +10,10 @@ The measures and their ONE calibration table live in :mod:`photocull.model.defec
 defect heatmap); the module docstring there says what each measures and how the table was fit.
 Measured on the image handed in (the engine's scoring decode, short side :data:`ANALYSIS_SIDE`)
 reduced to short side :data:`photocull.model.defects.MEASURE_SIDE`, except the noise and the JPEG
-blockiness, which are read at the resolution of the image handed in (a reduction averages noise away and removes the 8x8 grid; known limit: a
-photo draft-decoded at 1/4 or 1/8 shows no grid, so its compression is not seen, and its noise is
-the noise left at that decode's scale).
+blockiness, which are read at the resolution of the image handed in (a reduction averages noise away
+and removes the 8x8 grid). A JPEG the decoder reduced (a large photo's DCT-scaled decode) shows no
+grid: its compression is read from its quantisation tables instead. Known limit: such a photo's
+noise is the noise left at that decode's scale.
 
 When motion blur is named, "blurry" is not also named: a shaken photo is blurred along the shake,
 and the more specific reason is the useful one.
@@ -32,7 +33,7 @@ from photocull.model.defects import ANALYSIS_SIDE, FIRE, STRONG
 __all__ = ["ANALYSIS_SIDE", "FIRE", "INDICATORS", "LABELS", "STRONG", "VERSION", "Finding", "analyze",
            "as_records", "as_text", "describe", "finding_labels", "findings", "labels", "prepare", "severity_word"]
 
-VERSION = 4  # bump when a measure or the calibration changes (cached indicators are then recomputed)
+VERSION = 5  # bump when a measure or the calibration changes (cached indicators are then recomputed)
 
 # key -> human label, in the order labels are listed
 LABELS: dict[str, str] = {
