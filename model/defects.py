@@ -357,7 +357,7 @@ def _reduced_jpeg_quality(img: Image.Image) -> float | None:
     """The quality of the JPEG ``img`` was decoded from at a reduced scale (None: not a JPEG, or at
     its own pixel size, where the grid is measured)."""
     source = img.info.get(JPEG_SOURCE)
-    if not source or source.get("quality") is None or max(source["size"]) <= max(img.size):
+    if not source or max(source["size"]) <= max(img.size):
         return None
     return source["quality"]
 

@@ -384,10 +384,10 @@ def _load_pillow(data: bytes, min_side: int | None) -> Image.Image:
     img = _open(data)
     # what the reasons need of a JPEG decoded at a reduced scale, whose pixels lose its 8x8 grid
     quality = defects.jpeg_quality(getattr(img, "quantization", None)) if img.format in ("JPEG", "MPO") else None
-    source = {"size": img.size, "quality": quality}
+    size = img.size  # before the draft decode reduces it
     out = _decode_pillow(img, data, min_side)
     if quality is not None:
-        out.info[defects.JPEG_SOURCE] = source
+        out.info[defects.JPEG_SOURCE] = {"size": size, "quality": quality}
     return out
 
 
