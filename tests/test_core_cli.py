@@ -5,12 +5,13 @@ import types
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from photocull import app
 from photocull.app import main as app_main
 from photocull.app.core import cli
 
-from fakes import FakeScorer, write_photo
+from fakes import FakeScorer, kodak, write_photo
 
 
 @pytest.fixture
@@ -84,6 +85,24 @@ def test_rank_table_csv_json(folder, fake_model, tmp_path, capsys):
     assert data[3]["reasons"] == []
     assert data[3]["score"] is None and data[3]["rank"] is None and data[3]["status"] == "error"
     assert not list(tmp_path.glob(".r.csv*.tmp"))  # atomic write left no temp file
+
+
+def test_rank_names_the_compression_of_a_large_jpeg(tmp_path, fake_model, capsys):
+    """A JPEG of 896 px or more on its short side is decoded at a reduced DCT scale, whose pixels
+    lose the 8x8 grid: the export still names a low-quality file's compression (read from its
+    quantisation tables), and not a camera-quality file's."""
+    root = tmp_path / "big"
+    root.mkdir()
+    with Image.open(kodak() / "kodim14.webp") as im:
+        big = im.convert("RGB").resize((3072, 2048), Image.Resampling.BILINEAR)  # decoded at 1/4
+    big.save(root / "q10.jpg", quality=10)
+    big.save(root / "q95.jpg", quality=95)
+    code, _, _ = run(["rank", root, "--csv", tmp_path / "r.csv", "--no-progress"], capsys)
+    assert code == 0
+    with open(tmp_path / "r.csv", newline="") as fh:
+        found = {Path(r["path"]).name: r["reasons"] for r in csv.DictReader(fh)}
+    assert "compression artefacts (strong)" in found["q10.jpg"], found
+    assert "compression" not in found["q95.jpg"], found
 
 
 def test_top_and_cache(folder, fake_model, tmp_path, capsys):
