@@ -1,7 +1,9 @@
-"""CLI smoke: train -> eval -> analyze -> ablate on tiny generated data, and demo-shoot."""
+"""CLI smoke: train -> eval -> analyze -> ablate on tiny generated data, demo-shoot, and the card's
+held-out section from check runs in parts."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,7 +77,7 @@ def test_train_eval_analyze_ablate(tiny_csv, tmp_path, capsys):
     assert main(["ship", str(tmp_path / "all"), "--dest", str(everything), "--check", str(tmp_path / "run")]) == 0
     card = (everything / "MODEL_CARD.md").read_text()
     assert "30 of\n  the 30 photos" in card and "(all of them)" in card
-    assert f"| {report['summary']['srcc']['median']:.3f} / " in card and "a check run of the same recipe" in card
+    assert f"| {report['summary']['srcc']['median']:.3f} / " in card and "check runs of the same recipe" in card
     assert f"--check {tmp_path / 'run'}" in card
     assert "training photos not used for calibration (none held out)" in card
 
@@ -130,3 +132,38 @@ def test_demo_shoot_deterministic(tmp_path):
     b = build_demo_shoot(tmp_path / "b", kodak)
     assert [p.name for p in a] == [p.name for p in b]
     assert all(pa.read_bytes() == pb.read_bytes() for pa, pb in zip(a, b))
+
+
+def _check_run(folder: Path, seeds: list[int], srccs: list[float], fractions=(0.8, 0.2)) -> Path:
+    """A check run's report.json as ``photocull-train train`` writes it (only what the card reads)."""
+    folder.mkdir(parents=True)
+    metrics = [{"srcc": v, "plcc": v + 0.05, "plcc_raw": v + 0.04, "krcc": v - 0.2} for v in srccs]
+    report = {"name": folder.name, "dataset": {"name": "clive", "n": 820}, "fractions": list(fractions),
+              "split_seeds": seeds, "splits": [{"metrics": m} for m in metrics],
+              "config": {"data": {"fractions": list(fractions), "splits": len(seeds), "split_seed": seeds[0]}}}
+    (folder / "report.json").write_text(json.dumps(report))
+    return folder
+
+
+def test_check_runs_in_parts_are_pooled_into_the_card(tmp_path):
+    """A cross-validation run in parts (split seeds 1-2, then 0): the card's held-out section pools
+    their splits (median over all three) and names every seed; other sections stay."""
+    from photocull.training.ship import HELD_OUT_SECTION, card_held_out, check_command, load_checks
+
+    a = _check_run(tmp_path / "cv_a", [1, 2], [0.70, 0.80])
+    b = _check_run(tmp_path / "cv_b", [0], [0.76])
+    pooled = load_checks([a, b])
+    assert pooled["split_seeds"] == [1, 2, 0] and pooled["summary"]["srcc"]["n"] == 3
+    assert pooled["summary"]["srcc"]["median"] == pytest.approx(0.76)
+    assert check_command("default", pooled["runs"][0]).endswith(
+        f"-o output_dir={a} -o \"data.fractions=[0.8, 0.2]\" -o data.splits=2 -o data.split_seed=1   # held-out check")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "MODEL_CARD.md").write_text(f"# card\n\n{HELD_OUT_SECTION}\n\nold numbers\n\n## Size and speed\n\nkept\n")
+    card_held_out(folder, [a, b])
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "old numbers" not in card and "## Size and speed\n\nkept" in card
+    assert "3 random split(s) (split seeds 1, 2, 0)" in card and "| 0.760 / 0.810 / 0.800 / 0.560 |" in card
+    assert "1: 0.700 2: 0.800 0: 0.760" in card and "`cv_a`, `cv_b`" in card
+    with pytest.raises(ValueError, match="hold out different photos"):
+        load_checks([a, _check_run(tmp_path / "cv_c", [3], [0.7], fractions=(0.9, 0.1))])

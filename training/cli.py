@@ -140,8 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(fp16 weights, verified ONNX export, model card)")
     sh.add_argument("run_dir", help="a 'train' output folder (model/ + report.json)")
     sh.add_argument("--dest", default=None, help="target folder (default resources/models/default)")
-    sh.add_argument("--check", default=None, help="a held-out check run of the same recipe (its folder), "
-                                                  "reported in the model card when RUN_DIR saw every photo")
+    sh.add_argument("--check", action="append", default=[], metavar="RUN",
+                    help="a held-out check run of the same recipe (its folder), reported in the model card "
+                         "when RUN_DIR saw every photo; repeat it for a cross-validation run in parts (pooled)")
     sh.set_defaults(fn=cmd_ship)
 
     d = sub.add_parser("demo-shoot", help="build the app's demo shoot from Kodak photos")

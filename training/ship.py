@@ -10,13 +10,16 @@
   photos of the run's split, kept only when its SRCC on the held-out photos (on the photos not used
   for calibration when the run held none out) is within ``INT8_SRCC_TOLERANCE`` of fp32's;
 - ``MODEL_CARD.md``: command, data, score scale, held-out SRCC/PLCC/KRCC (of the run itself, or of
-  the held-out check run named by ``--check`` when the run trained on every photo), size, measured
-  speed, and the int8 model's agreement with fp32. ``python -m benchmarks.culling --card DIR`` adds
-  the culling benchmark's table.
+  the held-out check runs named by ``--check`` when the run trained on every photo: one or more runs
+  of the same recipe, e.g. the splits of a cross-validation run in parts, whose splits are pooled),
+  size, measured speed, and the int8 model's agreement with fp32. ``python -m benchmarks.culling
+  --card DIR`` adds the culling benchmark's table.
 
 ``python -m photocull.training.ship --int8 [--dest DIR]`` adds the int8 model (and its card
 section) to an already shipped folder, rebuilding the split from ``--split-seed`` and
-``--test-fraction`` as ``photocull-train train`` made it.
+``--test-fraction`` as ``photocull-train train`` made it. ``python -m photocull.training.ship
+--check RUN [--check RUN ...] [--dest DIR]`` rewrites an already shipped card's held-out section
+from check runs.
 """
 from __future__ import annotations
 
@@ -46,11 +49,13 @@ from photocull.model.quantize import quantize_onnx
 
 from .analysis import held_out_paths
 from .datasets import Sample, load_dataset, random_splits
+from .metrics import summarize
 
 CARD_FILE = "MODEL_CARD.md"
 INT8_CALIBRATION = 128  # training photos the int8 ranges are calibrated on
 INT8_SRCC_TOLERANCE = 0.005  # largest SRCC loss of the int8 model against fp32
 INT8_SECTION = "## int8 model (the CPU default)"
+HELD_OUT_SECTION = "## Held-out CLIVE results"
 
 
 def _throughput(predict, x: np.ndarray, batch: int = 16, repeats: int = 2) -> float:
@@ -70,30 +75,60 @@ def _metrics_row(summary: dict) -> str:
     return " / ".join(f"{summary[k]['median']:.3f}" for k in ("srcc", "plcc", "plcc_raw", "krcc"))
 
 
+def check_command(recipe: str, check: dict) -> str:
+    """The ``photocull-train train`` line that made the check run ``check`` (a report of
+    :func:`load_checks`'s ``runs``) from the recipe ``recipe``.yaml."""
+    data = check["config"]["data"]
+    frac = data["fractions"]
+    return (f"photocull-train train {recipe}.yaml -o name={check['name']} -o output_dir={check['folder']} "
+            f"-o \"data.fractions=[{frac[0]}, {frac[1]}]\" -o data.splits={data['splits']} "
+            f"-o data.split_seed={data['split_seed']}   # held-out check")
+
+
+def load_checks(folders) -> dict | None:
+    """One report of the held-out check runs in ``folders`` (each a ``photocull-train train``
+    output; None: no check): their splits pooled, the summary over all of them. The runs must hold
+    out the same share of the same dataset."""
+    reports = [dict(json.loads((Path(f) / "report.json").read_text()), folder=str(f)) for f in folders or ()]
+    if not reports:
+        return None
+    if len({(r["dataset"]["name"], r["dataset"]["n"], tuple(r["fractions"])) for r in reports}) > 1:
+        raise ValueError("the check runs hold out different photos (dataset or fractions differ)")
+    splits = [s for r in reports for s in r["splits"]]
+    return {**reports[0], "runs": reports, "split_seeds": [seed for r in reports for seed in r["split_seeds"]],
+            "splits": splits, "summary": summarize([s["metrics"] for s in splits if s["metrics"]])}
+
+
 def _held_out_section(report: dict, check: dict | None) -> str:
-    """Held-out CLIVE numbers: the shipped run's own split, or a check run of the same recipe
-    (``check``: its report.json) when the shipped run trained on every photo."""
+    """Held-out CLIVE numbers: the shipped run's own split, or the check runs of the same recipe
+    (``check``: :func:`load_checks`) when the shipped run trained on every photo."""
     source = report if report["fractions"][-1] > 0 else check
     if source is None:
-        return ("## Held-out CLIVE results\n\nNone: this model was trained on every CLIVE photo and no "
+        return (f"{HELD_OUT_SECTION}\n\nNone: this model was trained on every CLIVE photo and no "
                 "held-out check run was given to `photocull-train ship --check`.\n")
     n = source["dataset"]["n"]
     n_test = round(n * source["fractions"][-1])
     s = source["summary"]
     splits = s["srcc"]["n"]
+    seeds = source["split_seeds"]
+    names = ", ".join(f"`{r['name']}`" for r in source.get("runs", [source]))
     which = ("this run" if source is report else
-             f"a check run of the same recipe on {n - n_test} of the photos (`{source['name']}`), "
+             f"check runs of the same recipe on {n - n_test} of the photos ({names}), "
              "since the shipped model has seen every photo")
-    return f"""## Held-out CLIVE results
+    per_split = " ".join(f"{seed}: {sp['metrics']['srcc']:.3f}" for seed, sp in zip(seeds, source["splits"])
+                         if sp["metrics"])
+    return f"""{HELD_OUT_SECTION}
 
-Measured by {which}: {splits} random split(s) from split seed {source['split_seeds'][0]}, {n_test}
-photos held out (never seen in training, not used for model selection), median over splits.
+Measured by {which}: {splits} random split(s) (split seeds {", ".join(map(str, seeds))}), {n_test}
+photos held out in each (never seen in training, not used for model selection), median over splits.
 
-| SRCC / PLCC (logistic) / PLCC (calibrated output) / KRCC |
-|---|
-| {_metrics_row(s)} |
+| SRCC / PLCC (logistic) / PLCC (calibrated output) / KRCC | SRCC std over splits |
+|---|---|
+| {_metrics_row(s)} | {s["srcc"]["std"]:.3f} |
 
-Target SRCC >= 0.82: {"met" if s["srcc"]["median"] >= 0.82 else "**not met**"}. (The paper's SigLIP2-so400m
+SRCC per split (seed: SRCC): {per_split}.
+
+Target median SRCC >= 0.82: {"met" if s["srcc"]["median"] >= 0.82 else "**not met**"}. (The paper's SigLIP2-so400m
 reaches 0.909; this is a 4.7 M parameter CNN trained on 2 CPU cores.)
 """
 
@@ -265,10 +300,10 @@ def with_section(card: str, heading: str, section: str) -> str:
     return f"{card.rstrip()}\n\n{section}"
 
 
-def ship(run_dir, dest=None, command: str | None = None, verify_images: int = 8, check=None) -> Path:
+def ship(run_dir, dest=None, command: str | None = None, verify_images: int = 8, check=()) -> Path:
     """Install ``run_dir``'s model as ``dest`` (default: the embedded default). ``check``: the
-    folder of a held-out check run of the same recipe, whose numbers go to the model card when
-    ``run_dir`` trained on every photo."""
+    folders of held-out check runs of the same recipe, whose pooled numbers go to the model card
+    when ``run_dir`` trained on every photo."""
     run_dir = Path(run_dir)
     dest = Path(dest) if dest else default_model_dir()
     report = json.loads((run_dir / "report.json").read_text())
@@ -289,14 +324,12 @@ def ship(run_dir, dest=None, command: str | None = None, verify_images: int = 8,
     speed = {"torch": _throughput(m.predict_batch, xs), "onnx": _throughput(onnx.predict_batch, xs)}
     if q["kept"]:
         speed["onnx_int8"] = _throughput(OnnxScorer(stage / INT8_FILE, providers="cpu").predict_batch, xs)
-    check_report = json.loads((Path(check) / "report.json").read_text()) if check else None
+    check_report = load_checks(check)
     if command is None:
         command = f"photocull-train train {report['name']}.yaml && photocull-train ship runs/{report['name']}"
         if check_report:
-            frac = check_report["config"]["data"]["fractions"]
-            command = (f"photocull-train train {report['name']}.yaml -o name={check_report['name']} "
-                       f"-o output_dir={check} -o \"data.fractions=[{frac[0]}, {frac[1]}]\"   # held-out check\n"
-                       f"    {command} --check {check}")
+            command = "".join(f"{check_command(report['name'], r)}\n    " for r in check_report["runs"]) + \
+                command + "".join(f" --check {r['folder']}" for r in check_report["runs"])
     card = with_section(model_card(report, stage, speed, command, check_report), INT8_SECTION,
                         int8_section(q, stage, speed))
     (stage / CARD_FILE).write_text(card, encoding="utf-8")
@@ -326,18 +359,32 @@ def ship_int8(dest=None, dataset: str = "clive", split_seed: int = 0, test_fract
     return q
 
 
+def card_held_out(dest=None, check=()) -> str:
+    """Rewrite the held-out section of the card of the already shipped folder ``dest`` (a model
+    trained on every photo) from the check runs ``check``; returns the section."""
+    card_path = (Path(dest) if dest else default_model_dir()) / CARD_FILE
+    section = _held_out_section({"fractions": [1.0, 0.0]}, load_checks(check))
+    atomic_write_text(card_path, with_section(card_path.read_text(encoding="utf-8"), HELD_OUT_SECTION, section))
+    return section
+
+
 def main(argv=None) -> None:
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m photocull.training.ship", description=__doc__.split("\n\n")[0])
-    p.add_argument("--int8", action="store_true", required=True,
-                   help="add model.int8.onnx to an already shipped model folder")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--int8", action="store_true", help="add model.int8.onnx to an already shipped model folder")
+    what.add_argument("--check", action="append", metavar="RUN",
+                      help="rewrite the held-out section of an already shipped card from these check runs")
     p.add_argument("--dest", default=None, help="model folder (default resources/models/default)")
     p.add_argument("--dataset", default="clive")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--test-fraction", type=float, default=0.2, help="0: the model saw every photo")
     args = p.parse_args(argv)
-    print(json.dumps(ship_int8(args.dest, args.dataset, args.split_seed, args.test_fraction), indent=2))
+    if args.check:
+        print(card_held_out(args.dest, args.check))
+    else:
+        print(json.dumps(ship_int8(args.dest, args.dataset, args.split_seed, args.test_fraction), indent=2))
 
 
 if __name__ == "__main__":
