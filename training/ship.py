@@ -87,8 +87,8 @@ def check_command(recipe: str, check: dict) -> str:
 
 def load_checks(folders) -> dict | None:
     """One report of the held-out check runs in ``folders`` (each a ``photocull-train train``
-    output; None: no check): their splits pooled, the summary over all of them. The runs must hold
-    out the same share of the same dataset."""
+    output of the same recipe), None when there are none: their splits pooled, the summary over all
+    of them. The runs must hold out the same share of the same dataset."""
     reports = [dict(json.loads((Path(f) / "report.json").read_text()), folder=str(f)) for f in folders or ()]
     if not reports:
         return None
