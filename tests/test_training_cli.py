@@ -140,7 +140,8 @@ def _check_run(folder: Path, seeds: list[int], srccs: list[float], fractions=(0.
     metrics = [{"srcc": v, "plcc": v + 0.05, "plcc_raw": v + 0.04, "krcc": v - 0.2} for v in srccs]
     report = {"name": folder.name, "dataset": {"name": "clive", "n": 820}, "fractions": list(fractions),
               "split_seeds": seeds, "splits": [{"metrics": m} for m in metrics],
-              "config": {"data": {"fractions": list(fractions), "splits": len(seeds), "split_seed": seeds[0]}}}
+              "config": {"data": {"fractions": list(fractions), "splits": len(seeds), "split_seed": seeds[0]},
+                         "train": {"time_budget_min": 120}}}
     (folder / "report.json").write_text(json.dumps(report))
     return folder
 
@@ -156,7 +157,8 @@ def test_check_runs_in_parts_are_pooled_into_the_card(tmp_path):
     assert pooled["split_seeds"] == [1, 2, 0] and pooled["summary"]["srcc"]["n"] == 3
     assert pooled["summary"]["srcc"]["median"] == pytest.approx(0.76)
     assert check_command("default", pooled["runs"][0]).endswith(
-        f"-o output_dir={a} -o \"data.fractions=[0.8, 0.2]\" -o data.splits=2 -o data.split_seed=1   # held-out check")
+        f"-o output_dir={a} -o \"data.fractions=[0.8, 0.2]\" -o data.splits=2 -o data.split_seed=1 "
+        "-o train.time_budget_min=120   # held-out check")
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "MODEL_CARD.md").write_text(f"# card\n\n{HELD_OUT_SECTION}\n\nold numbers\n\n## Size and speed\n\nkept\n")

@@ -80,9 +80,12 @@ def check_command(recipe: str, check: dict) -> str:
     :func:`load_checks`'s ``runs``) from the recipe ``recipe``.yaml."""
     data = check["config"]["data"]
     frac = data["fractions"]
+    # the run's whole time budget is shared by its splits, so it travels with their number
+    budget = (check["config"].get("train") or {}).get("time_budget_min")
     return (f"photocull-train train {recipe}.yaml -o name={check['name']} -o output_dir={check['folder']} "
             f"-o \"data.fractions=[{frac[0]}, {frac[1]}]\" -o data.splits={data['splits']} "
-            f"-o data.split_seed={data['split_seed']}   # held-out check")
+            f"-o data.split_seed={data['split_seed']}" + (f" -o train.time_budget_min={budget}" if budget else "")
+            + "   # held-out check")
 
 
 def load_checks(folders) -> dict | None:
