@@ -102,10 +102,9 @@ def load_checks(folders) -> dict | None:
             "splits": splits, "summary": summarize([s["metrics"] for s in splits if s["metrics"]])}
 
 
-def _held_out_section(report: dict, check: dict | None) -> str:
-    """Held-out CLIVE numbers: the shipped run's own split, or the check runs of the same recipe
-    (``check``: :func:`load_checks`) when the shipped run trained on every photo."""
-    source = report if report["fractions"][-1] > 0 else check
+def _held_out_section(source: dict | None, own: bool) -> str:
+    """Held-out CLIVE numbers of ``source``: the shipped run's report (``own``: it held photos out),
+    else the check runs of the same recipe (:func:`load_checks`; None: none were given)."""
     if source is None:
         return (f"{HELD_OUT_SECTION}\n\nNone: this model was trained on every CLIVE photo and no "
                 "held-out check run was given to `photocull-train ship --check`.\n")
@@ -115,7 +114,7 @@ def _held_out_section(report: dict, check: dict | None) -> str:
     splits = s["srcc"]["n"]
     seeds = source["split_seeds"]
     names = ", ".join(f"`{r['name']}`" for r in source.get("runs", [source]))
-    which = ("this run" if source is report else
+    which = ("this run" if own else
              f"check runs of the same recipe on {n - n_test} of the photos ({names}), "
              "since the shipped model has seen every photo")
     per_split = " ".join(f"{seed}: {sp['metrics']['srcc']:.3f}" for seed, sp in zip(seeds, source["splits"])
@@ -141,6 +140,7 @@ def model_card(report: dict, folder: Path, speed: dict, command: str, check: dic
     mc, tc, sc, spc = cfg["model"], cfg["train"], cfg["synthetic"], cfg.get("spoils") or {}
     n = report["dataset"]["n"]
     n_train = n - round(n * report["fractions"][-1])
+    own = report["fractions"][-1] > 0  # the run held photos out: its own numbers, not a check run's
     calibration = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("calibration")
     refs = (f"the pristine sets {', '.join(sc['sets'])}" if sc.get("sets") else
             f"the best-rated {sc['train_top']:.0%} of the training photos")
@@ -187,7 +187,7 @@ this machine ({platform.machine()}, {os.cpu_count()} cores).
 
 {scale}
 
-{_held_out_section(report, check)}
+{_held_out_section(report if own else check, own)}
 ## Size and speed
 
 | file | size |
@@ -366,7 +366,7 @@ def card_held_out(dest=None, check=()) -> str:
     """Rewrite the held-out section of the card of the already shipped folder ``dest`` (a model
     trained on every photo) from the check runs ``check``; returns the section."""
     card_path = (Path(dest) if dest else default_model_dir()) / CARD_FILE
-    section = _held_out_section({"fractions": [1.0, 0.0]}, load_checks(check))
+    section = _held_out_section(load_checks(check), own=False)
     atomic_write_text(card_path, with_section(card_path.read_text(encoding="utf-8"), HELD_OUT_SECTION, section))
     return section
 
