@@ -115,14 +115,12 @@ def fit_quality_blockiness(limit: int | None) -> tuple[tuple[int, float], ...]:
     """defects.QUALITY_BLOCKINESS: per quality, the median blockiness of the calibration scenes
     compressed at it (the benchmark's own JPEG spoil) and measured at their own resolution, made
     non-increasing in quality (a better quality never predicts more blocking)."""
-    refs = references(limit)[::2]
-    medians = []
-    for q in QUALITIES:
-        values = []
-        for ref in refs:
-            with Image.open(ref) as im:
-                values.append(defects.analyze(spoil("jpeg", im.convert("RGB"), q, seed=0))["blockiness"])
-        medians.append(float(np.median(values)))
+    scenes = []
+    for ref in references(limit)[::2]:
+        with Image.open(ref) as im:
+            scenes.append(im.convert("RGB"))
+    medians = [float(np.median([defects.analyze(spoil("jpeg", img, q, seed=0))["blockiness"] for img in scenes]))
+               for q in QUALITIES]
     return tuple((q, round(float(v), 4)) for q, v in zip(QUALITIES, np.minimum.accumulate(medians)))
 
 
